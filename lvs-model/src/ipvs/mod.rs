@@ -1,0 +1,1 @@
+//! The Linux kernel's IPVS: virtual services, schedulers, connection table, forwarding.

@@ -1,0 +1,1 @@
+//! keepalived 2.2.7's VRRP as a sans-IO state machine.

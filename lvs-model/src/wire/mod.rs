@@ -1,0 +1,1 @@
+//! Wire formats smoltcp lacks, in smoltcp's `Packet<T>` + `Repr` style.

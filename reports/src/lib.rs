@@ -1,0 +1,1 @@
+//! Event log → `report.md`, `timeline.svg`, `summary.json`; ipvsadm-style tables.

@@ -1,0 +1,3 @@
+//! Subcommands of `lvslab`.
+
+pub mod check;

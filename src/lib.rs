@@ -1,0 +1,3 @@
+//! The `lvslab` command line: each subcommand lives in its own module under [`cmd`].
+
+pub mod cmd;

@@ -1,0 +1,25 @@
+//! `lvslab`: a deterministic lab for LVS (IPVS) + keepalived clusters.
+
+use clap::{Parser, Subcommand};
+use lvslab::cmd;
+
+#[derive(Debug, Parser)]
+#[command(name = "lvslab", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check keepalived.conf files as keepalived 2.2.7 would, and show what it would run.
+    Check(cmd::check::CheckArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match &cli.command {
+        Command::Check(args) => cmd::check::run(args),
+    };
+    std::process::exit(code);
+}
