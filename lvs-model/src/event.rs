@@ -4,11 +4,12 @@
 //! line is `{"t": <ns>, "node": <name>, "kind": <kind>, ...fields}`. The driver adds `t` and
 //! `node`; this enum is the `kind` and its fields. Field names are stable: add, never rename.
 
-use serde::Serialize;
+use crate::time::Instant;
+use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
 
 /// VRRP instance state, as keepalived names it in its logs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum VrrpStateName {
     Init,
@@ -32,7 +33,7 @@ impl VrrpStateName {
 }
 
 /// How an IPVS destination changed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DestChange {
     Added,
@@ -41,7 +42,7 @@ pub enum DestChange {
 }
 
 /// Why an HTTP request failed, from the client's point of view.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HttpError {
     /// The connection was refused (RST in answer to the SYN).
@@ -53,7 +54,7 @@ pub enum HttpError {
 }
 
 /// One thing that happened on a node. Serialized with `kind` as the tag.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind")]
 pub enum Event {
     /// A scheduled fault was applied (the driver logs these).
@@ -135,5 +136,78 @@ impl Event {
             Event::Vip { .. } => "vip",
             Event::Drop { .. } => "drop",
         }
+    }
+}
+
+/// One line of the event log: an [`Event`] with the simulated time and the node it happened on.
+///
+/// Serialized as `{"t": <ns>, "node": "...", "kind": "...", ...fields}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Simulated time since the start of the run, in nanoseconds.
+    pub t: u64,
+    /// The scenario's name for the node.
+    pub node: String,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+impl Record {
+    pub fn new(t: Instant, node: impl Into<String>, event: Event) -> Self {
+        Record {
+            t: t.as_nanos(),
+            node: node.into(),
+            event,
+        }
+    }
+
+    pub fn time(&self) -> Instant {
+        Instant::from_nanos(self.t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_serializes_with_stable_field_order() {
+        let r = Record::new(
+            Instant::from_nanos(613_281_250),
+            "lvs-backup",
+            Event::VrrpState {
+                instance: "VI_1".into(),
+                from: VrrpStateName::Backup,
+                to: VrrpStateName::Master,
+            },
+        );
+        let line = serde_json::to_string(&r).unwrap();
+        assert_eq!(
+            line,
+            r#"{"t":613281250,"node":"lvs-backup","kind":"vrrp.state","instance":"VI_1","from":"BACKUP","to":"MASTER"}"#
+        );
+        let back: Record = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn http_request_nulls_are_explicit() {
+        let r = Record::new(
+            Instant::from_secs(1),
+            "client",
+            Event::HttpRequest {
+                client: "client".into(),
+                started: 900_000_000,
+                status: None,
+                server: None,
+                error: Some(HttpError::Refused),
+            },
+        );
+        let line = serde_json::to_string(&r).unwrap();
+        assert!(
+            line.contains(r#""status":null,"server":null,"error":"refused""#),
+            "{line}"
+        );
+        assert_eq!(serde_json::from_str::<Record>(&line).unwrap(), r);
     }
 }

@@ -4,4 +4,5 @@
 //! One seed drives all randomness; the same topology, fault schedule and seed give a
 //! byte-identical event log and pcap.
 
+pub mod fault;
 pub mod hosts;
