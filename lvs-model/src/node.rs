@@ -76,6 +76,24 @@ pub trait Node {
     /// The names of the processes [`Node::control`] accepts, e.g. `["keepalived"]`.
     fn processes(&self) -> &[&'static str];
 
+    /// The carrier of `port` went down or came back (cable pulled, link fault). Frames are not
+    /// delivered while it is down; a node that cares (VRRP's FAULT state) reacts here.
+    fn handle_link(&mut self, now: Instant, port: PortId, up: bool) {
+        let _ = (now, port, up);
+    }
+
+    /// The host lost power (`on == false`) or booted (`on == true`). The default crashes every
+    /// process on power-off and starts them all on power-on; nodes with volatile state (ARP
+    /// caches, sockets) override it to forget that state too.
+    fn power(&mut self, now: Instant, on: bool) {
+        let action = if on { ProcessAction::Start } else { ProcessAction::Crash };
+        let names: Vec<&'static str> = self.processes().to_vec();
+        for name in names {
+            // The names come from `processes()`, so `control` accepts them.
+            let _ = self.control(now, name, action);
+        }
+    }
+
     /// The next frame to send.
     #[must_use]
     fn poll_transmit(&mut self) -> Option<Transmit>;
