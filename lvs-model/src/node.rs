@@ -86,7 +86,11 @@ pub trait Node {
     /// process on power-off and starts them all on power-on; nodes with volatile state (ARP
     /// caches, sockets) override it to forget that state too.
     fn power(&mut self, now: Instant, on: bool) {
-        let action = if on { ProcessAction::Start } else { ProcessAction::Crash };
+        let action = if on {
+            ProcessAction::Start
+        } else {
+            ProcessAction::Crash
+        };
         let names: Vec<&'static str> = self.processes().to_vec();
         for name in names {
             // The names come from `processes()`, so `control` accepts them.

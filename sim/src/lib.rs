@@ -6,3 +6,12 @@
 
 pub mod fault;
 pub mod hosts;
+pub mod lan;
+pub mod queue;
+pub mod rng;
+pub mod trace;
+pub mod world;
+
+pub use fault::FaultAction;
+pub use lan::{Attach, ElementId, HostSpec, LinkConfig, SwitchConfig, TopologyError};
+pub use world::{LanBuilder, RunError, RunLimits, World};

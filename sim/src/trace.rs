@@ -1,0 +1,168 @@
+//! What a run leaves behind: the JSON Lines event log, a pcap of every frame on the LAN, and a
+//! SHA-256 digest over both.
+//!
+//! Frames are captured once, when a host puts them on its link (as `tcpdump` on the bridge would
+//! see them), with nanosecond timestamps of simulated time.
+
+use lvs_model::event::Record;
+use lvs_model::time::Instant;
+use pcap_file::DataLink;
+use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
+use pcap_file::{Endianness, TsResolution};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+
+/// Which outputs a run records. Each costs time; benchmarks turn them off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TraceConfig {
+    /// Keep a pcap of every frame in memory.
+    pub pcap: bool,
+    /// Hash every frame into the run's digest.
+    pub frame_digest: bool,
+}
+
+impl Default for TraceConfig {
+    fn default() -> Self {
+        TraceConfig {
+            pcap: true,
+            frame_digest: true,
+        }
+    }
+}
+
+/// The in-memory trace of a run.
+pub struct Trace {
+    config: TraceConfig,
+    records: Vec<Record>,
+    pcap: Option<PcapWriter<Vec<u8>>>,
+    frames: Sha256,
+    frame_count: u64,
+}
+
+/// The pcap header lvslab writes: Ethernet, nanosecond timestamps, little-endian.
+fn pcap_header() -> PcapHeader {
+    PcapHeader {
+        version_major: 2,
+        version_minor: 4,
+        ts_correction: 0,
+        ts_accuracy: 0,
+        snaplen: 65535,
+        datalink: DataLink::ETHERNET,
+        ts_resolution: TsResolution::NanoSecond,
+        endianness: Endianness::Little,
+    }
+}
+
+impl Trace {
+    pub fn new(config: TraceConfig) -> Self {
+        let pcap = config
+            .pcap
+            .then(|| PcapWriter::with_header(Vec::new(), pcap_header()).expect("writing to a Vec"));
+        Trace {
+            config,
+            records: Vec::new(),
+            pcap,
+            frames: Sha256::new(),
+            frame_count: 0,
+        }
+    }
+
+    pub fn record(&mut self, record: Record) {
+        self.records.push(record);
+    }
+
+    /// Captures one frame leaving a host at `now`.
+    pub fn frame(&mut self, now: Instant, frame: &[u8]) {
+        self.frame_count += 1;
+        if self.config.frame_digest {
+            self.frames.update(now.as_nanos().to_le_bytes());
+            self.frames.update((frame.len() as u32).to_le_bytes());
+            self.frames.update(frame);
+        }
+        if let Some(w) = &mut self.pcap {
+            let ts = now.since_start();
+            let packet = PcapPacket::new(ts, frame.len() as u32, frame);
+            w.write_packet(&packet).expect("writing to a Vec");
+        }
+    }
+
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    pub fn frame_count(&self) -> u64 {
+        self.frame_count
+    }
+
+    /// Takes the pcap file's bytes, if capture was on; capture stops here.
+    pub fn take_pcap(&mut self) -> Option<Vec<u8>> {
+        self.pcap.take().map(PcapWriter::into_writer)
+    }
+
+    /// Writes the event log as JSON Lines.
+    pub fn write_events(&self, out: &mut impl Write) -> std::io::Result<()> {
+        write_events(&self.records, out)
+    }
+
+    /// SHA-256 over the event log's bytes and every captured frame, as lowercase hex.
+    pub fn digest(&self) -> String {
+        let mut events = Vec::new();
+        self.write_events(&mut events).expect("writing to a Vec");
+        let mut h = Sha256::new();
+        h.update(b"events\0");
+        h.update(&events);
+        h.update(b"frames\0");
+        h.update(self.frame_count.to_le_bytes());
+        h.update(self.frames.clone().finalize());
+        hex(&h.finalize())
+    }
+}
+
+/// Writes records as JSON Lines, one object per line.
+pub fn write_events(records: &[Record], out: &mut impl Write) -> std::io::Result<()> {
+    for r in records {
+        serde_json::to_writer(&mut *out, r)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lvs_model::Event;
+
+    #[test]
+    fn pcap_has_nanosecond_magic_and_records() {
+        let mut t = Trace::new(TraceConfig::default());
+        t.frame(Instant::from_nanos(1_000_000_123), &[0xff; 60]);
+        let bytes = t.take_pcap().unwrap();
+        assert_eq!(&bytes[..4], &0xa1b2_3c4du32.to_le_bytes());
+        // Record header: seconds 1, nanoseconds 123, lengths 60/60.
+        assert_eq!(&bytes[24..28], &1u32.to_le_bytes());
+        assert_eq!(&bytes[28..32], &123u32.to_le_bytes());
+        assert_eq!(bytes.len(), 24 + 16 + 60);
+    }
+
+    #[test]
+    fn digest_changes_with_events_and_frames() {
+        let mut a = Trace::new(TraceConfig::default());
+        let d0 = a.digest();
+        a.record(Record::new(
+            Instant::ZERO,
+            "n",
+            Event::Garp {
+                ip: [10, 0, 0, 1].into(),
+            },
+        ));
+        let d1 = a.digest();
+        a.frame(Instant::ZERO, &[1, 2, 3]);
+        let d2 = a.digest();
+        assert!(d0 != d1 && d1 != d2 && d0 != d2);
+        assert_eq!(d2.len(), 64);
+    }
+}
