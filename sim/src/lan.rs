@@ -8,6 +8,7 @@ use crate::rng::{Stream, below};
 use lvs_model::time::{Duration, Instant};
 use petgraph::graph::{NodeIndex, UnGraph};
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::Ipv4Addr;
 
 /// Bytes of Ethernet overhead per frame on the wire besides the frame itself:
@@ -226,7 +227,7 @@ pub(crate) struct Switch {
     /// The link attached to each port, and which end of it is ours.
     pub ports: Vec<(usize, usize)>,
     /// MAC → (port, last seen). Only looked up, never iterated into output.
-    table: HashMap<Mac, (u16, Instant)>,
+    table: HashMap<u64, (u16, Instant), BuildHasherDefault<MacHasher>>,
 }
 
 /// Where a switch sends a frame.
@@ -245,19 +246,19 @@ impl Switch {
             name,
             config,
             ports: Vec::new(),
-            table: HashMap::new(),
+            table: HashMap::default(),
         }
     }
 
     /// Learns the source and decides where a frame from `ingress` goes.
     pub fn forward(&mut self, now: Instant, ingress: u16, dst: &Mac, src: &Mac) -> Forward {
         if src[0] & 1 == 0 {
-            self.table.insert(*src, (ingress, now));
+            self.table.insert(mac_key(src), (ingress, now));
         }
         if dst[0] & 1 == 1 {
             return Forward::Flood;
         }
-        match self.table.get(dst) {
+        match self.table.get(&mac_key(dst)) {
             Some(&(port, seen)) if now.saturating_duration_since(seen) < self.config.mac_aging => {
                 if port == ingress {
                     Forward::Filter
@@ -267,6 +268,31 @@ impl Switch {
             }
             _ => Forward::Flood,
         }
+    }
+}
+
+fn mac_key(mac: &Mac) -> u64 {
+    let mut k = [0u8; 8];
+    k[..6].copy_from_slice(mac);
+    u64::from_le_bytes(k)
+}
+
+/// A multiplicative hash for MAC keys: the switch's table is on the per-frame path, and MACs
+/// are not attacker-chosen here, so SipHash's cost buys nothing.
+#[derive(Default)]
+pub(crate) struct MacHasher(u64);
+
+impl Hasher for MacHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
 }
 
