@@ -12,35 +12,35 @@ use std::time::Duration;
 const TIMER_HZ: u64 = 1_000_000;
 const LVS_MAX_TIMEOUT: u64 = 86400 * 31;
 
-/// keepalived's `inet_stosockaddr` for an address alone.
+/// keepalived's `inet_stosockaddr` for an address alone: the family is IPv6 when the text has a
+/// `:`, and anything from the first `-` or `/` on (a range or mask) is ignored.
 pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
-    let s = s
-        .strip_prefix('[')
-        .and_then(|x| x.strip_suffix(']'))
-        .unwrap_or(s);
-    s.parse::<IpAddr>().ok()
-}
-
-/// `strtoul` port check of `inet_stosockaddr`: digits only, ≤ 65535.
-fn parse_port(s: &str) -> Option<u16> {
-    let t = s.trim_start();
-    let t = t.strip_prefix('+').unwrap_or(t);
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+    let v6 = s.contains(':');
+    let cut = s.find(['-', '/']).unwrap_or(s.len());
+    let a = &s[..cut];
+    if v6 {
+        a.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)
+    } else {
+        a.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
     }
-    t.parse::<u32>()
-        .ok()
-        .filter(|p| *p <= 65535)
-        .map(|p| p as u16)
 }
 
 /// `port_str` of alloc_vs/alloc_rs: a port made only of zeros counts as no port.
-fn port_or_none(p: Option<&Token>) -> Option<&str> {
-    p.map(|t| t.text.as_str())
-        .filter(|s| !s.trim_start_matches('0').is_empty())
+pub(crate) fn port_or_none(p: Option<&Token>) -> Option<&Token> {
+    p.filter(|t| !t.text.trim_start_matches('0').is_empty())
 }
 
 impl Parser<'_, '_> {
+    /// keepalived's `inet_stosockaddr` with a port: the port is read with `read_unsigned`
+    /// (1..65535), whose messages are printed.
+    pub(crate) fn stosockaddr(&mut self, ip: &str, port: Option<&Token>) -> Option<(IpAddr, u16)> {
+        let port = match port {
+            Some(t) => self.read_unsigned(t, 1, 65535, true).ok()? as u16,
+            None => 0,
+        };
+        parse_ip(ip).map(|a| (a, port))
+    }
+
     fn skip_block(&mut self) {
         self.skip_sublevel = -1;
     }
@@ -349,26 +349,31 @@ impl Parser<'_, '_> {
             }
             "smtp_server" => {
                 let host = self.arg(toks, 1)?.clone();
-                let port_s = toks.get(2).map(|t| t.text.clone()).unwrap_or("25".into());
-                let port = parse_port(&port_s);
-                let is_ip = !host.text.contains(['-', '/']) && parse_ip(&host.text).is_some();
-                match (is_ip, port) {
-                    (true, Some(p)) => self.st.global.smtp_server = Some((host.text.clone(), p)),
-                    (true, None) => self.err(
-                        Some(&host),
-                        Effect::Ignored,
-                        "smtp-server",
-                        format!("Invalid smtp server {} {port_s}", host.text),
-                    ),
-                    (false, _) => {
-                        self.st.global.smtp_server = Some((host.text.clone(), port.unwrap_or(25)));
-                        self.note(
+                let port_tok = toks.get(2).cloned().unwrap_or(Token {
+                    text: "25".into(),
+                    col: host.col,
+                    len: host.len,
+                });
+                let looks_ip = !host.text.contains(['-', '/']) && parse_ip(&host.text).is_some();
+                if looks_ip {
+                    match self.stosockaddr(&host.text, Some(&port_tok)) {
+                        Some((_, p)) => self.st.global.smtp_server = Some((host.text.clone(), p)),
+                        None => self.err(
                             Some(&host),
-                            "host-dependent",
-                            format!("smtp_server '{}' is a host name: keepalived resolves it with DNS at start-up", host.text),
-                            "without DNS keepalived reports \"Invalid smtp server\"; lvslab does not resolve names".into(),
-                        );
+                            Effect::Ignored,
+                            "smtp-server",
+                            format!("Invalid smtp server {} {}", host.text, port_tok.text),
+                        ),
                     }
+                } else {
+                    let port = port_tok.text.parse::<u16>().unwrap_or(25);
+                    self.st.global.smtp_server = Some((host.text.clone(), port));
+                    self.note(
+                        Some(&host),
+                        "host-dependent",
+                        format!("smtp_server '{}' is a host name: keepalived resolves it with DNS at start-up", host.text),
+                        "without DNS keepalived reports \"Invalid smtp server\"; lvslab does not resolve names".into(),
+                    );
                 }
             }
             "smtp_connect_timeout" => {
@@ -619,12 +624,5 @@ pub(crate) fn script_args(
             );
             None
         }
-    }
-}
-
-pub(crate) fn port_of(p: Option<&Token>) -> Result<u16, ()> {
-    match port_or_none(p) {
-        None => Ok(0),
-        Some(s) => parse_port(s).ok_or(()),
     }
 }

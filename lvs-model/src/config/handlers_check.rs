@@ -2,7 +2,7 @@
 //! MISC_CHECK. Other checkers are parsed and kept as not simulated.
 
 use super::diag::Effect;
-use super::handlers::{parse_ip, port_of, script_args};
+use super::handlers::{parse_ip, port_or_none, script_args};
 use super::keywords::Blk;
 use super::lexer::{Line, Token};
 use super::model::*;
@@ -43,16 +43,14 @@ impl Parser<'_, '_> {
                 }
             }
             ip => {
-                let port_str = p2
-                    .as_ref()
-                    .map(|t| t.text.as_str())
-                    .filter(|s| !s.trim_start_matches('0').is_empty());
-                match (parse_ip(ip), port_of(p2.as_ref())) {
-                    (Some(addr), Ok(port)) => VirtualServerAddress::Ip { addr, port },
-                    _ => {
-                        let msg = match port_str {
+                let port_tok = port_or_none(p2.as_ref()).cloned();
+                match self.stosockaddr(ip, port_tok.as_ref()) {
+                    Some((addr, port)) => VirtualServerAddress::Ip { addr, port },
+                    None => {
+                        let msg = match &port_tok {
                             Some(p) => format!(
-                                "Invalid virtual server IP address/port {ip}/{p} - skipping"
+                                "Invalid virtual server IP address/port {ip}/{} - skipping",
+                                p.text
                             ),
                             None => format!("Invalid virtual server IP address {ip} - skipping"),
                         };
@@ -233,9 +231,10 @@ impl Parser<'_, '_> {
             }
             "sorry_server" => {
                 let ip = self.arg(toks, 1)?.clone();
-                match (parse_ip(&ip.text), port_of(toks.get(2))) {
-                    (Some(a), Ok(p)) => self.vs_mut().sorry = Some((a, p)),
-                    _ => self.err(Some(&ip), Effect::ItemDropped, "sorry-server", format!("Invalid sorry server ip address/port {}/{} - skipping", ip.text, toks.get(2).map(|t| t.text.as_str()).unwrap_or("(null)"))),
+                let pt = port_or_none(toks.get(2)).cloned();
+                match self.stosockaddr(&ip.text, pt.as_ref()) {
+                    Some((a, p)) => self.vs_mut().sorry = Some((a, p)),
+                    None => self.err(Some(&ip), Effect::ItemDropped, "sorry-server", format!("Invalid sorry server ip address/port {}/{} - skipping", ip.text, toks.get(2).map(|t| t.text.as_str()).unwrap_or("(null)"))),
                 }
             }
             "sorry_server_inhibit" => self.vs_mut().sorry_inhibit = true,
@@ -254,12 +253,13 @@ impl Parser<'_, '_> {
             "real_server" => {
                 let ip = self.arg(toks, 1)?.clone();
                 let port_tok = toks.get(2);
-                match (parse_ip(&ip.text), port_of(port_tok)) {
-                    (Some(addr), Ok(port)) => {
+                let pt = port_or_none(port_tok).cloned();
+                match self.stosockaddr(&ip.text, pt.as_ref()) {
+                    Some((addr, port)) => {
                         let loc = self.loc();
                         self.vs_mut().rs.push(RsB { addr: Some(addr), port, loc, ..RsB::default() });
                     }
-                    _ => {
+                    None => {
                         let p = port_tok.map(|t| t.text.as_str()).unwrap_or("(null)").to_string();
                         self.err_help(Some(&ip), Effect::ItemDropped, "rs-invalid", format!("Invalid real server ip address/port {}/{p} - skipping", ip.text), "the whole real_server block is skipped");
                         self.skip_sublevel = -1;

@@ -157,6 +157,7 @@ impl Parser<'_, '_> {
                     ),
                 }
             }
+            "authentication" => {}
             "nopreempt" => self.cur_inst().unwrap().nopreempt = true,
             "preempt" => self.cur_inst().unwrap().nopreempt = false,
             "preempt_delay" => {
