@@ -1,0 +1,833 @@
+//! keepalived 2.2.7's `process_stream`: keyword dispatch by block, unknown keywords skipped line
+//! by line (an unknown block's `}` closes the *enclosing* block), inactive blocks skipped by
+//! counting braces, value blocks, and the number readers with their exact messages.
+
+use super::diag::{Diagnostic, Effect, Severity};
+use super::keywords::{Blk, Pass, lookup, root_group};
+use super::lexer::{Line, Reader, Token, tokenize};
+use super::model::*;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// The missing-parameter exit: the parsing process stops.
+pub(crate) struct Exit;
+
+/// In-progress VRRP instance: `None` = not set (so defaults can be told from values).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct InstB {
+    pub name: String,
+    pub loc: Location,
+    pub want_master: Option<bool>,
+    pub interface: Option<String>,
+    pub vrid: Option<u8>,
+    pub priority: Option<u8>,
+    pub advert_us: Option<u64>,
+    pub version: Option<VrrpVersion>,
+    pub family: Option<AddressFamily>,
+    pub auth_type: Option<AuthType>,
+    pub auth_pass: Vec<u8>,
+    pub vips: Vec<VirtualIp>,
+    pub evips: Vec<VirtualIp>,
+    pub nopreempt: bool,
+    pub preempt_delay_us: u64,
+    pub garp_master_delay: Option<Duration>,
+    pub garp_master_repeat: Option<u32>,
+    pub garp_master_refresh: Option<Option<Duration>>,
+    pub garp_master_refresh_repeat: Option<u32>,
+    pub garp_lower_prio_delay: Option<Duration>,
+    pub garp_lower_prio_repeat: Option<u32>,
+    pub down_timer_adverts: Option<u32>,
+    pub unicast_configured: bool,
+    pub saddr_from_config: bool,
+    pub unicast_src_ip: Option<std::net::IpAddr>,
+    pub unicast_peers: Vec<std::net::IpAddr>,
+    pub mcast_src_ip: Option<std::net::IpAddr>,
+    pub track_interfaces: Vec<TrackInterface>,
+    pub track_scripts: Vec<TrackScript>,
+    pub notify: Notify,
+    pub smtp_alert: Option<bool>,
+    pub strict_mode: Option<bool>,
+    pub accept: Option<bool>,
+    pub lower_prio_no_advert: Option<bool>,
+    pub higher_prio_send_advert: Option<bool>,
+    pub skip_check_adv_addr: Option<bool>,
+    pub dont_track_primary: bool,
+    pub use_vmac: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CheckerB {
+    pub kind: Option<CheckerKind>,
+    pub loc: Location,
+    pub connect_ip: Option<std::net::IpAddr>,
+    pub connect_port: Option<u16>,
+    pub bindto: Option<std::net::IpAddr>,
+    pub connect_timeout: Option<Duration>,
+    pub retry: Option<u32>,
+    pub delay_before_retry: Option<Duration>,
+    pub warmup: Option<Duration>,
+    pub delay_loop: Option<Duration>,
+    pub alpha: Option<bool>,
+    pub log_all_failures: bool,
+    pub default_retry: u32,
+    pub default_dbr: Option<Duration>,
+    /// Dropped by its end handler (no url, no misc_path).
+    pub dropped: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RsB {
+    pub addr: Option<std::net::IpAddr>,
+    pub port: u16,
+    pub loc: Location,
+    pub weight: Option<u32>,
+    pub inhibit: Option<bool>,
+    pub lb_kind: Option<LbKind>,
+    pub uthreshold: u32,
+    pub lthreshold: u32,
+    pub notify_up: Option<String>,
+    pub notify_down: Option<String>,
+    pub alpha: Option<bool>,
+    pub retry: Option<u32>,
+    pub delay_before_retry: Option<Duration>,
+    pub warmup: Option<Duration>,
+    pub connect_timeout: Option<Duration>,
+    pub delay_loop: Option<Duration>,
+    pub checkers: Vec<CheckerB>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct VsB {
+    pub address: Option<VirtualServerAddress>,
+    pub loc: Location,
+    pub protocol: Option<Protocol>,
+    pub lb_algo: Option<LbAlgo>,
+    pub lb_kind: Option<LbKind>,
+    pub delay_loop: Option<Duration>,
+    pub persistence_timeout: Option<u32>,
+    pub persistence_granularity: Option<std::net::Ipv4Addr>,
+    pub quorum: Option<u32>,
+    pub hysteresis: u32,
+    pub quorum_up: Option<String>,
+    pub quorum_down: Option<String>,
+    pub sorry: Option<(std::net::IpAddr, u16)>,
+    pub sorry_inhibit: bool,
+    pub sorry_lb_kind: Option<LbKind>,
+    pub ha_suspend: bool,
+    pub alpha: bool,
+    pub omega: bool,
+    pub virtualhost: Option<String>,
+    pub weight: Option<u32>,
+    pub inhibit: Option<bool>,
+    pub retry: Option<u32>,
+    pub delay_before_retry: Option<Duration>,
+    pub warmup: Option<Duration>,
+    pub connect_timeout: Option<Duration>,
+    pub rs: Vec<RsB>,
+}
+
+/// What one pass builds.
+#[derive(Default)]
+pub(crate) struct State {
+    pub global: GlobalDefs,
+    pub scripts: Vec<VrrpScript>,
+    pub script_ok: Vec<bool>,
+    pub insts: Vec<InstB>,
+    pub syncs: Vec<(SyncGroup, Vec<(String, Location)>)>,
+    pub vsgs: Vec<VirtualServerGroup>,
+    pub vss: Vec<VsB>,
+    /// Set while inside an instance / vs whose header was rejected (skip_block).
+    pub raw: Vec<RawStatement>,
+}
+
+pub(crate) struct Parser<'r, 'a> {
+    pub r: &'r mut Reader<'a>,
+    pub pass: Pass,
+    pub(crate) skip_sublevel: i64,
+    kw_level: u32,
+    pub exited: bool,
+    pub st: State,
+    /// Block description for raw statements, e.g. `vrrp_instance VI_1`.
+    pub ctx: Vec<String>,
+    pub not_simulated_seen: BTreeSet<String>,
+    pub cur: Option<Line>,
+}
+
+impl<'r, 'a> Parser<'r, 'a> {
+    pub fn new(r: &'r mut Reader<'a>, pass: Pass, global: GlobalDefs) -> Self {
+        Parser {
+            r,
+            pass,
+            skip_sublevel: 0,
+            kw_level: 0,
+            exited: false,
+            st: State {
+                global,
+                ..State::default()
+            },
+            ctx: Vec::new(),
+            not_simulated_seen: BTreeSet::new(),
+            cur: None,
+        }
+    }
+
+    /// Parses the whole input; afterwards reports unbalanced `{`.
+    pub fn run(&mut self) {
+        self.process_stream(Blk::Root, false);
+        if !self.exited && self.r.block_depth > 0 {
+            let d = self.r.block_depth;
+            self.push_diag_noline(
+                Severity::Error,
+                Effect::None,
+                "missing-close-brace",
+                format!("There are {d} missing '}}'s or extra '{{'s"),
+                Some("a block is never closed; keepalived keeps everything parsed so far".into()),
+            );
+        }
+    }
+
+    pub fn loc(&self) -> Location {
+        let (file, line) = self
+            .cur
+            .as_ref()
+            .map(|l| (l.file, l.line))
+            .unwrap_or((self.r.cur_file, self.r.cur_line));
+        Location {
+            file: self.r.sources.name(file).to_string(),
+            line,
+        }
+    }
+
+    fn read(&mut self) -> Option<(Line, Option<Vec<Token>>)> {
+        let line = self.r.read_line()?;
+        let toks = tokenize(&line, &mut self.r.diags);
+        self.cur = Some(line.clone());
+        Some((line, toks))
+    }
+
+    /// Reports at the current logical line, pointing at `tok` (or the line start).
+    pub fn err(&mut self, tok: Option<&Token>, effect: Effect, code: &'static str, msg: String) {
+        self.diag(Severity::Error, tok, effect, code, msg, None)
+    }
+
+    pub fn err_help(
+        &mut self,
+        tok: Option<&Token>,
+        effect: Effect,
+        code: &'static str,
+        msg: String,
+        help: &str,
+    ) {
+        self.diag(
+            Severity::Error,
+            tok,
+            effect,
+            code,
+            msg,
+            Some(help.to_string()),
+        )
+    }
+
+    pub fn warn(&mut self, tok: Option<&Token>, effect: Effect, code: &'static str, msg: String) {
+        self.diag(Severity::Warning, tok, effect, code, msg, None)
+    }
+
+    pub fn diag(
+        &mut self,
+        severity: Severity,
+        tok: Option<&Token>,
+        effect: Effect,
+        code: &'static str,
+        message: String,
+        help: Option<String>,
+    ) {
+        let (file, line, col0) = match &self.cur {
+            Some(l) => (l.file, l.line, l.text.col.first().copied().unwrap_or(0)),
+            None => (self.r.cur_file, self.r.cur_line, 0),
+        };
+        let (col, len) = match tok {
+            Some(t) => (t.col, t.len),
+            None => (
+                col0,
+                self.cur
+                    .as_ref()
+                    .map(|l| l.text.b.len() as u32)
+                    .unwrap_or(1),
+            ),
+        };
+        self.r.diags.push(Diagnostic {
+            file,
+            line,
+            byte_col: col,
+            len,
+            severity,
+            effect,
+            code,
+            message,
+            help,
+            keepalived_line: true,
+        });
+    }
+
+    /// A message keepalived prints without a line number (validation stage); located at `loc`.
+    pub fn push_diag_noline(
+        &mut self,
+        severity: Severity,
+        effect: Effect,
+        code: &'static str,
+        message: String,
+        help: Option<String>,
+    ) {
+        self.noline_at(None, severity, effect, code, message, help)
+    }
+
+    pub fn noline_at(
+        &mut self,
+        at: Option<&Location>,
+        severity: Severity,
+        effect: Effect,
+        code: &'static str,
+        message: String,
+        help: Option<String>,
+    ) {
+        let (file, line) = match at {
+            Some(l) => (
+                self.r
+                    .sources
+                    .files
+                    .iter()
+                    .position(|f| f.name == l.file)
+                    .unwrap_or(0),
+                l.line,
+            ),
+            None => (self.r.cur_file, self.r.cur_line),
+        };
+        let col = self
+            .r
+            .sources
+            .get(file)
+            .map(|f| {
+                let t = f.line_text(line);
+                (t.len() - t.trim_start().len()) as u32
+            })
+            .unwrap_or(0);
+        let len = self
+            .r
+            .sources
+            .get(file)
+            .map(|f| f.line_text(line).trim().len() as u32)
+            .unwrap_or(1);
+        self.r.diags.push(Diagnostic {
+            file,
+            line,
+            byte_col: col,
+            len,
+            severity,
+            effect,
+            code,
+            message,
+            help,
+            keepalived_line: false,
+        });
+    }
+
+    /// lvslab's own remark.
+    pub fn note(&mut self, tok: Option<&Token>, code: &'static str, msg: String, help: String) {
+        self.diag(Severity::Note, tok, Effect::None, code, msg, Some(help))
+    }
+
+    /// keepalived's `strvec_slot` on a missing word: the process exits with status 2.
+    pub fn arg<'t>(&mut self, toks: &'t [Token], i: usize) -> Result<&'t Token, Exit> {
+        if let Some(t) = toks.get(i) {
+            return Ok(t);
+        }
+        let first = toks
+            .first()
+            .map(|t| t.text.as_str())
+            .unwrap_or("***MISSING ***");
+        let msg = match i.checked_sub(1).and_then(|j| toks.get(j)) {
+            Some(prev) => format!(
+                "*** Configuration line starting `{first}` is missing a parameter after keyword `{}` at word position {}",
+                prev.text,
+                i + 1
+            ),
+            None => format!(
+                "*** Configuration line starting `{first}` is missing a parameter at word position {}",
+                i + 1
+            ),
+        };
+        let last = toks.last().cloned();
+        self.err_help(
+            last.as_ref(),
+            Effect::DaemonExits,
+            "missing-parameter",
+            msg,
+            "keepalived's parser exits here (status 2) and the whole daemon terminates",
+        );
+        self.exited = true;
+        Err(Exit)
+    }
+
+    /// keepalived's `process_stream`. Returns true when a skipped block ended the level.
+    fn process_stream(&mut self, blk: Blk, need_bob: bool) -> bool {
+        let mut need_bob = need_bob;
+        while !self.exited {
+            let Some((line, toks)) = self.read() else {
+                break;
+            };
+            let Some(toks) = toks else {
+                continue;
+            };
+            let str0 = toks[0].text.clone();
+            if self.skip_sublevel == -1 {
+                if str0 == "{" {
+                    self.skip_sublevel = 1;
+                    need_bob = false;
+                    continue;
+                }
+                self.skip_sublevel = 0;
+            }
+            if self.skip_sublevel != 0 {
+                let mut last = String::new();
+                for t in &toks {
+                    last = t.text.clone();
+                    if t.text == "{" {
+                        self.skip_sublevel += 1;
+                    } else if t.text == "}" {
+                        self.skip_sublevel -= 1;
+                        if self.skip_sublevel == 0 {
+                            break;
+                        }
+                    }
+                }
+                if last == "}" && self.skip_sublevel == 0 && self.kw_level > 0 {
+                    return true;
+                }
+                continue;
+            }
+            if need_bob {
+                need_bob = false;
+                if str0 == "{" && self.kw_level > 0 {
+                    continue;
+                }
+                self.err_help(
+                    Some(&toks[0]),
+                    Effect::None,
+                    "missing-open-brace",
+                    "Missing '{' at beginning of configuration block".into(),
+                    "keepalived carries on as if the `{` were there",
+                );
+            } else if str0 == "{" {
+                self.err_help(
+                    Some(&toks[0]),
+                    Effect::Ignored,
+                    "unexpected-open-brace",
+                    "Unexpected '{' - ignoring".into(),
+                    "usually the `{` of an unknown block: its lines are read as keywords of the enclosing block, and its `}` closes the enclosing block",
+                );
+                continue;
+            }
+            if str0 == "}" && self.kw_level > 0 {
+                break;
+            }
+            let Some(sub) = lookup(blk, &str0) else {
+                self.unknown_keyword(blk, &toks);
+                continue;
+            };
+            let active = if blk == Blk::Root {
+                root_group(&str0).is_some_and(|(g, _)| self.pass.active(g))
+            } else {
+                true
+            };
+            let mut toks = toks;
+            if !active {
+                self.skip_sublevel = if toks.last().is_some_and(|t| t.text == "{") {
+                    1
+                } else {
+                    -1
+                };
+            }
+            let mut bob_needed = false;
+            if sub.is_some() {
+                if toks.last().is_some_and(|t| t.text == "{") && toks.len() > 1 {
+                    toks.pop();
+                } else {
+                    bob_needed = true;
+                }
+            }
+            if active && self.handle(blk, &toks, &line).is_err() {
+                break;
+            }
+            if let Some(sub) = sub {
+                self.kw_level += 1;
+                let pushed = active;
+                if pushed {
+                    self.ctx.push(
+                        toks.iter()
+                            .take(2)
+                            .map(|t| t.text.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    );
+                }
+                let ret = self.process_stream(sub, bob_needed);
+                if pushed {
+                    self.ctx.pop();
+                }
+                self.kw_level -= 1;
+                if !ret && active && !self.exited {
+                    self.close_block(sub);
+                }
+            }
+        }
+        false
+    }
+
+    fn unknown_keyword(&mut self, blk: Blk, toks: &[Token]) {
+        let kw = &toks[0].text;
+        let shown = kw
+            .replace('\u{a0}', "<U+00A0>")
+            .replace('\u{feff}', "<U+FEFF>");
+        let help = explain_unknown(blk, kw);
+        self.err_help(
+            Some(&toks[0]),
+            Effect::Ignored,
+            "unknown-keyword",
+            format!("Unknown keyword '{shown}'"),
+            &help,
+        );
+    }
+
+    /// keepalived's `alloc_value_block`: the item lines of a `{ ... }` value block.
+    pub fn value_block(&mut self, toks: &[Token]) -> Vec<(Line, Vec<Token>)> {
+        let mut items = Vec::new();
+        let mut need_bob = true;
+        let mut first: Option<Vec<Token>> = None;
+        if toks.len() > 1 {
+            if toks[1].text == "{" {
+                need_bob = false;
+                if toks.len() > 2 {
+                    let mut v = toks[2..].to_vec();
+                    if v.last().is_some_and(|t| t.text == "}") {
+                        v.pop();
+                    }
+                    first = Some(v);
+                }
+            } else {
+                let (k, p) = (toks[0].text.clone(), toks[1].text.clone());
+                self.err(
+                    Some(&toks[1]),
+                    Effect::Ignored,
+                    "block-extra-parameters",
+                    format!("Block {k} has extra parameters {p} ..."),
+                );
+            }
+        }
+        loop {
+            let (line, mut vec, from_first) = if let Some(v) = first.take() {
+                (self.cur.clone().unwrap_or_else(dummy_line), v, true)
+            } else {
+                let Some((line, toks)) = self.read() else {
+                    break;
+                };
+                let Some(v) = toks else {
+                    continue;
+                };
+                (line, v, false)
+            };
+            let mut had_eob = from_first && toks.last().is_some_and(|t| t.text == "}");
+            if !from_first {
+                if need_bob {
+                    need_bob = false;
+                    if vec[0].text == "{" {
+                        if vec.len() == 1 {
+                            continue;
+                        }
+                        vec.remove(0);
+                    }
+                }
+                if vec.last().is_some_and(|t| t.text == "}") {
+                    if vec.len() == 1 {
+                        break;
+                    }
+                    had_eob = true;
+                    vec.pop();
+                }
+            }
+            if !vec.is_empty() {
+                items.push((line, vec));
+            }
+            if had_eob {
+                break;
+            }
+        }
+        items
+    }
+
+    /// Records a keyword the lab parses but does not simulate (noted once per keyword).
+    pub fn not_simulated(&mut self, toks: &[Token]) {
+        let kw = toks[0].text.clone();
+        let block = self.ctx.last().cloned().unwrap_or_default();
+        self.st.raw.push(RawStatement {
+            block: block.clone(),
+            keyword: kw.clone(),
+            args: toks[1..].iter().map(|t| t.text.clone()).collect(),
+            location: self.loc(),
+        });
+        if self.not_simulated_seen.insert(kw.clone()) {
+            self.note(
+                Some(&toks[0]),
+                "not-simulated",
+                format!("'{kw}' is accepted by keepalived but not simulated by lvslab"),
+                "the value is kept in the model (not_simulated) and has no effect in the lab"
+                    .into(),
+            );
+        }
+    }
+
+    // ---- number readers: keepalived's read_*_func with `keepalived -t` semantics --------------
+
+    /// `read_unsigned`: Ok(v) when valid; Err(runtime value) otherwise, where the runtime value
+    /// is what a running daemon (not `-t`) would accept for `ignore_error` keywords.
+    pub fn read_unsigned(
+        &mut self,
+        tok: &Token,
+        min: u64,
+        max: u64,
+        ignore_error: bool,
+    ) -> Result<u64, Option<u64>> {
+        let s = tok.text.as_str();
+        let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+        let (neg, digits_src) = match t.as_bytes().first() {
+            Some(b'-') => (true, &t[1..]),
+            Some(b'+') => (false, &t[1..]),
+            _ => (false, t),
+        };
+        let nd = digits_src.bytes().take_while(u8::is_ascii_digit).count();
+        let junk = if nd == 0 {
+            !t.is_empty()
+        } else {
+            nd < digits_src.len()
+        };
+        let val: Option<u64> = if nd == 0 {
+            Some(0)
+        } else {
+            digits_src[..nd].parse::<u64>().ok()
+        };
+        let msg = if neg {
+            format!("negative number '{s}'")
+        } else if junk {
+            format!("invalid number '{s}'")
+        } else if val.is_none_or(|v| v > u32::MAX as u64) {
+            format!("number '{s}' outside unsigned integer range")
+        } else if val.is_some_and(|v| v < min || v > max) {
+            format!("number '{s}' outside range [{min}, {max}]")
+        } else {
+            return Ok(val.unwrap_or(0));
+        };
+        self.err(Some(tok), Effect::Ignored, "invalid-number", msg);
+        let runtime = (ignore_error && !neg)
+            .then_some(val)
+            .flatten()
+            .filter(|v| *v >= min && *v <= max);
+        Err(runtime)
+    }
+
+    /// `read_int`.
+    pub fn read_int(
+        &mut self,
+        tok: &Token,
+        min: i64,
+        max: i64,
+        ignore_error: bool,
+    ) -> Result<i64, Option<i64>> {
+        let s = tok.text.as_str();
+        let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+        let (sign, digits_src) = match t.as_bytes().first() {
+            Some(b'-') => (-1i64, &t[1..]),
+            Some(b'+') => (1, &t[1..]),
+            _ => (1, t),
+        };
+        let nd = digits_src.bytes().take_while(u8::is_ascii_digit).count();
+        let junk = if nd == 0 {
+            !t.is_empty()
+        } else {
+            nd < digits_src.len()
+        };
+        let val: Option<i64> = if nd == 0 {
+            Some(0)
+        } else {
+            digits_src[..nd].parse::<i64>().ok().map(|v| v * sign)
+        };
+        let msg = if junk {
+            format!("invalid number '{s}'")
+        } else if val.is_none_or(|v| v < i32::MIN as i64 || v > i32::MAX as i64) {
+            format!("number '{s}' outside integer range")
+        } else if val.is_some_and(|v| v < min || v > max) {
+            format!("number '{s}' outside range [{min}, {max}]")
+        } else {
+            return Ok(val.unwrap_or(0));
+        };
+        self.err(Some(tok), Effect::Ignored, "invalid-number", msg);
+        Err(ignore_error
+            .then_some(val)
+            .flatten()
+            .filter(|v| *v >= min && *v <= max))
+    }
+
+    /// `read_decimal_unsigned_long_func`: a decimal with up to `shift` places, returned as an
+    /// integer in units of 10^-shift.
+    pub fn read_decimal(
+        &mut self,
+        tok: &Token,
+        min: u64,
+        max: u64,
+        shift: u32,
+        ignore_error: bool,
+    ) -> Result<u64, Option<u64>> {
+        let s = tok.text.as_str();
+        if s.starts_with('-') {
+            self.err(
+                Some(tok),
+                Effect::Ignored,
+                "invalid-number",
+                format!("negative number '{s}'"),
+            );
+            return Err(None);
+        }
+        let (int_part, frac) = match s.find('.') {
+            Some(i) => (&s[..i], Some(&s[i + 1..])),
+            None => (s, None),
+        };
+        let mut frac_s = frac.unwrap_or("").to_string();
+        let mut round_up = false;
+        if frac_s.len() > shift as usize {
+            self.err(
+                Some(tok),
+                Effect::Clamped,
+                "invalid-number",
+                format!("number '{s}' has too many decimal places"),
+            );
+            round_up = frac_s.as_bytes()[shift as usize] >= b'5';
+            frac_s.truncate(shift as usize);
+        }
+        while frac_s.len() < shift as usize {
+            frac_s.push('0');
+        }
+        let joined = format!("{int_part}{frac_s}");
+        let t = joined.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+        let digits_src = t.strip_prefix('+').unwrap_or(t);
+        let nd = digits_src.bytes().take_while(u8::is_ascii_digit).count();
+        let junk = if nd == 0 {
+            !t.is_empty()
+        } else {
+            nd < digits_src.len()
+        };
+        let mut val: Option<u64> = if nd == 0 {
+            Some(0)
+        } else {
+            digits_src[..nd].parse::<u64>().ok()
+        };
+        if round_up {
+            val = val.map(|v| v.saturating_add(1));
+        }
+        let p = 10u64.pow(shift);
+        let w = shift as usize;
+        let msg = if junk {
+            format!("invalid number '{s}'")
+        } else if val.is_none() {
+            self.err(
+                Some(tok),
+                Effect::Ignored,
+                "invalid-number",
+                format!("number '{s}' outside unsigned decimal range"),
+            );
+            return Err(None);
+        } else if val.is_some_and(|v| v < min || v > max) {
+            format!(
+                "number '{s}' outside range [{}.{:0w$}, {}.{:0w$}]",
+                min / p,
+                min % p,
+                max / p,
+                max % p
+            )
+        } else {
+            return Ok(val.unwrap_or(0));
+        };
+        self.err(Some(tok), Effect::Ignored, "invalid-number", msg);
+        Err(ignore_error
+            .then_some(val)
+            .flatten()
+            .filter(|v| *v >= min && *v <= max))
+    }
+
+    /// `read_timer` (microseconds; max 0 = TIMER_MAXIMUM).
+    pub fn read_timer(
+        &mut self,
+        tok: &Token,
+        min_us: u64,
+        max_us: u64,
+        ignore_error: bool,
+    ) -> Result<Duration, Option<Duration>> {
+        let max = if max_us == 0 {
+            u32::MAX as u64 * 1_000_000
+        } else {
+            max_us
+        };
+        self.read_decimal(tok, min_us, max, 6, ignore_error)
+            .map(Duration::from_micros)
+            .map_err(|e| e.map(Duration::from_micros))
+    }
+}
+
+fn dummy_line() -> Line {
+    Line {
+        file: 0,
+        line: 0,
+        text: Default::default(),
+    }
+}
+
+/// keepalived's `check_true_false`.
+pub(crate) fn true_false(s: &str) -> Option<bool> {
+    match s {
+        "true" | "on" | "yes" => Some(true),
+        "false" | "off" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// Plain-words explanation for an unknown keyword.
+fn explain_unknown(blk: Blk, kw: &str) -> String {
+    let s = match (blk, kw) {
+        (Blk::Tcp, "nb_get_retry") => {
+            "`nb_get_retry` is not a TCP_CHECK keyword in keepalived 2.2.7 (only HTTP_GET/SSL_GET accept it, as a deprecated alias of `retry`), so the line is ignored and `retry` stays at its default of 1; write `retry 3`"
+        }
+        (_, "nat_mask") => {
+            "`nat_mask` was removed in keepalived 1.2.20; the line is ignored (IPVS never needed it)"
+        }
+        (_, "smtp_connection_timeout") => {
+            "the keyword is `smtp_connect_timeout`; the line is ignored and the SMTP timeout stays at 30 s"
+        }
+        (_, "}") => {
+            "this `}` has no block to close at this level (often because an unknown block's `}` already closed the enclosing block)"
+        }
+        (_, "net_namespace") => "this keepalived build has no network-namespace support",
+        (_, "lvs_id") => "`lvs_id` was removed; use `router_id`",
+        _ if kw.contains('\u{a0}') => {
+            "the line starts with a no-break space (U+00A0), which keepalived does not treat as whitespace"
+        }
+        _ if kw.starts_with('\u{feff}') => {
+            "the file starts with a UTF-8 byte-order mark, which keepalived does not strip"
+        }
+        _ if kw.chars().any(|c| c.is_ascii_uppercase())
+            && lookup(blk, &kw.to_ascii_lowercase()).is_some() =>
+        {
+            "keywords are case-sensitive; the lower-case spelling is the keyword"
+        }
+        _ => {
+            "keepalived ignores this line (keywords are exact and case-sensitive, and depend on the enclosing block)"
+        }
+    };
+    s.to_string()
+}
