@@ -95,10 +95,11 @@ impl Lblcr {
         let now = input.now;
         if let Some(set) = self.cache.get_mut(&input.daddr) {
             let dest = set.min(list.dests);
-            if set.members.len() > 1 && now.saturating_duration_since(set.lastmod) > EXPIRATION {
-                if let Some(m) = set.max(list.dests) {
-                    set.members.retain(|&d| d != m);
-                }
+            if set.members.len() > 1
+                && now.saturating_duration_since(set.lastmod) > EXPIRATION
+                && let Some(m) = set.max(list.dests)
+            {
+                set.members.retain(|&d| d != m);
             }
             if let Some(id) = dest
                 && !is_overloaded(list.dests.get(id), list)
