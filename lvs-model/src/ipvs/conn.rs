@@ -1,0 +1,765 @@
+//! The connection table: entries, the TCP/UDP state tables, timeouts and expiry.
+//!
+//! Contract:
+//! - Every entry has a deadline `expires`; [`ConnTable::poll_timeout`] returns the earliest
+//!   armed timer and [`ConnTable::pop_due`] yields entries whose timer is due. Timers are kept
+//!   in a `BTreeSet<(Instant, slot)>` and re-armed lazily: a packet that pushes `expires` later
+//!   only rewrites the field, and the old timer re-arms itself when it fires. So
+//!   `poll_timeout` may return a wake-up that expires nothing; it never returns one late.
+//! - Lookups go through a hash index (never iterated); listings walk the slot vector, whose
+//!   reuse is lowest-free-first, so output order depends only on the inputs.
+//! - Dest counters (active/inactive/persist) are kept by [`bind`]/[`unbind`]/[`set_state`],
+//!   which the owner ([`Ipvs`](super::Ipvs)) calls; the property tests check they always equal
+//!   the entries.
+//!
+//! States and timeouts follow `ip_vs_proto_tcp.c`/`ip_vs_proto_udp.c` (keepalived-ipvs.md
+//! §D.3, E6): RST wins over SYN, SYN over FIN, FIN over ACK, and a packet with none of them
+//! moves to CLOSE. DR and TUN entries carry NOOUTPUT and use the INPUT_ONLY table (the
+//! director never sees the server's packets); NAT entries use INPUT/OUTPUT.
+
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::net::Ipv4Addr;
+
+use super::dest::{DestId, DestTable, ForwardMethod};
+use crate::time::{Duration, Instant};
+
+/// The protocol of an entry. `Ip` is a fwmark service's persistence template.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ConnProto {
+    Tcp,
+    Udp,
+    Ip,
+}
+
+impl ConnProto {
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnProto::Tcp => "TCP",
+            ConnProto::Udp => "UDP",
+            ConnProto::Ip => "IP",
+        }
+    }
+    fn code(self) -> u128 {
+        match self {
+            ConnProto::Tcp => 6,
+            ConnProto::Udp => 17,
+            ConnProto::Ip => 0,
+        }
+    }
+}
+
+/// The kernel's TCP states, in its numbering (the index into the state tables).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum TcpState {
+    None = 0,
+    Established,
+    SynSent,
+    SynRecv,
+    FinWait,
+    TimeWait,
+    Close,
+    CloseWait,
+    LastAck,
+    Listen,
+    Synack,
+}
+
+impl TcpState {
+    pub const ALL: [TcpState; 11] = [
+        TcpState::None,
+        TcpState::Established,
+        TcpState::SynSent,
+        TcpState::SynRecv,
+        TcpState::FinWait,
+        TcpState::TimeWait,
+        TcpState::Close,
+        TcpState::CloseWait,
+        TcpState::LastAck,
+        TcpState::Listen,
+        TcpState::Synack,
+    ];
+    /// As `ipvsadm -Lnc` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TcpState::None => "NONE",
+            TcpState::Established => "ESTABLISHED",
+            TcpState::SynSent => "SYN_SENT",
+            TcpState::SynRecv => "SYN_RECV",
+            TcpState::FinWait => "FIN_WAIT",
+            TcpState::TimeWait => "TIME_WAIT",
+            TcpState::Close => "CLOSE",
+            TcpState::CloseWait => "CLOSE_WAIT",
+            TcpState::LastAck => "LAST_ACK",
+            TcpState::Listen => "LISTEN",
+            TcpState::Synack => "SYNACK",
+        }
+    }
+}
+
+/// Which way a packet travels, as the state tables see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Client → server.
+    Input,
+    /// Server → client (NAT replies only).
+    Output,
+}
+
+/// The three tables: INPUT, OUTPUT, INPUT_ONLY; rows syn, fin, ack, rst; columns the current
+/// state (NO ES SS SR FW TW CL CW LA LI SA).
+const TCP_STATES: [[[TcpState; 11]; 4]; 3] = {
+    use TcpState::{
+        Close as CL, CloseWait as CW, Established as ES, FinWait as FW, LastAck as LA,
+        Listen as LI, SynRecv as SR, SynSent as SS, TimeWait as TW,
+    };
+    [
+        // INPUT
+        [
+            [SR, ES, ES, SR, SR, SR, SR, SR, SR, SR, SR],
+            [CL, CW, SS, TW, TW, TW, CL, CW, LA, LI, TW],
+            [ES, ES, SS, ES, FW, TW, CL, CW, CL, LI, ES],
+            [CL, CL, CL, SR, CL, CL, CL, CL, LA, LI, SR],
+        ],
+        // OUTPUT
+        [
+            [SS, ES, SS, SR, SS, SS, SS, SS, SS, LI, SR],
+            [TW, FW, SS, TW, FW, TW, CL, TW, LA, LI, TW],
+            [ES, ES, SS, ES, FW, TW, CL, CW, LA, ES, ES],
+            [CL, CL, SS, CL, CL, TW, CL, CL, CL, CL, CL],
+        ],
+        // INPUT_ONLY
+        [
+            [SR, ES, ES, SR, SR, SR, SR, SR, SR, SR, SR],
+            [CL, FW, SS, TW, FW, TW, CL, CW, LA, LI, TW],
+            [ES, ES, SS, ES, FW, TW, CL, CW, CL, LI, ES],
+            [CL, CL, CL, SR, CL, CL, CL, CL, LA, LI, CL],
+        ],
+    ]
+};
+
+/// The TCP flags the state machine looks at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpFlags {
+    pub syn: bool,
+    pub fin: bool,
+    pub ack: bool,
+    pub rst: bool,
+}
+
+/// Which table a packet uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateTable {
+    Input = 0,
+    Output = 1,
+    InputOnly = 2,
+}
+
+/// `set_tcp_state`'s lookup: the next state, or CLOSE for a packet with none of the flags.
+pub fn tcp_next_state(table: StateTable, flags: TcpFlags, current: TcpState) -> TcpState {
+    let row = if flags.rst {
+        3
+    } else if flags.syn {
+        0
+    } else if flags.fin {
+        1
+    } else if flags.ack {
+        2
+    } else {
+        return TcpState::Close;
+    };
+    TCP_STATES[table as usize][row][current as usize]
+}
+
+/// Timeouts per TCP state and for UDP (`ipvsadm --set` changes three of them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    pub tcp: [Duration; 11],
+    pub udp: Duration,
+}
+
+impl Default for Timeouts {
+    /// The kernel's defaults (E6: `Timeout (tcp tcpfin udp): 900 120 300`).
+    fn default() -> Self {
+        let s = Duration::from_secs;
+        Timeouts {
+            tcp: [
+                s(2),
+                s(900),
+                s(120),
+                s(60),
+                s(120),
+                s(120),
+                s(10),
+                s(60),
+                s(30),
+                s(120),
+                s(120),
+            ],
+            udp: s(300),
+        }
+    }
+}
+
+impl Timeouts {
+    pub fn tcp_state(&self, st: TcpState) -> Duration {
+        self.tcp[st as usize]
+    }
+    /// `ipvsadm --set tcp tcpfin udp` / keepalived `lvs_timeouts`: ESTABLISHED, FIN_WAIT and
+    /// UDP; a zero leaves that value unchanged.
+    pub fn set(&mut self, tcp: Duration, tcpfin: Duration, udp: Duration) {
+        if !tcp.is_zero() {
+            self.tcp[TcpState::Established as usize] = tcp;
+        }
+        if !tcpfin.is_zero() {
+            self.tcp[TcpState::FinWait as usize] = tcpfin;
+        }
+        if !udp.is_zero() {
+            self.udp = udp;
+        }
+    }
+    /// (tcp, tcpfin, udp) as `ipvsadm -L --timeout` prints them.
+    pub fn listed(&self) -> (Duration, Duration, Duration) {
+        (
+            self.tcp_state(TcpState::Established),
+            self.tcp_state(TcpState::FinWait),
+            self.udp,
+        )
+    }
+}
+
+/// Index of an entry in the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub(crate) u32);
+
+/// One entry (`struct ip_vs_conn`): a connection, or a persistence template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conn {
+    pub protocol: ConnProto,
+    pub caddr: Ipv4Addr,
+    pub cport: u16,
+    /// The VIP; for a fwmark template, the mark as an address.
+    pub vaddr: Ipv4Addr,
+    pub vport: u16,
+    pub daddr: Ipv4Addr,
+    pub dport: u16,
+    pub dest: DestId,
+    pub forward: ForwardMethod,
+    /// The TCP state (`TcpState::None` for UDP and templates).
+    pub state: TcpState,
+    pub template: bool,
+    /// Counted in the dest's inactconns (else activeconns); templates: neither.
+    pub inactive: bool,
+    /// No server→client packet seen yet and none expected (DR/TUN): INPUT_ONLY table.
+    pub no_output: bool,
+    /// The template this connection was made through.
+    pub control: Option<ConnId>,
+    /// Live connections made through this template.
+    pub n_control: u32,
+    /// What the next packet (or timer) re-arms the entry with.
+    pub timeout: Duration,
+    pub expires: Instant,
+    /// Findable by lookups; an invalidated template stays until it expires, unhashed.
+    pub hashed: bool,
+    timer_at: Instant,
+}
+
+/// Key kinds sharing the index.
+#[derive(Clone, Copy)]
+enum KeyKind {
+    In = 0,
+    Out = 1,
+    Template = 2,
+}
+
+fn key(kind: KeyKind, proto: ConnProto, a1: Ipv4Addr, p1: u16, a2: Ipv4Addr, p2: u16) -> u128 {
+    ((kind as u128) << 112)
+        | (proto.code() << 96)
+        | ((u32::from(a1) as u128) << 64)
+        | ((p1 as u128) << 48)
+        | ((u32::from(a2) as u128) << 16)
+        | p2 as u128
+}
+
+/// A fixed, fast hash for the packed keys (lookups only; nothing iterates the index).
+#[derive(Default)]
+pub struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u128(&mut self, k: u128) {
+        let lo = k as u64;
+        let hi = (k >> 64) as u64;
+        let h = (lo ^ hi.wrapping_mul(0x9E37_79B9_7F4A_7C15)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        self.0 = h ^ (h >> 29);
+    }
+}
+
+type Index = HashMap<u128, ConnId, BuildHasherDefault<KeyHasher>>;
+
+/// The table of entries with its lookup index and timers.
+#[derive(Clone, Debug, Default)]
+pub struct ConnTable {
+    slots: Vec<Option<Conn>>,
+    free: BTreeSet<u32>,
+    index: Index,
+    timers: BTreeSet<(Instant, u32)>,
+    len: usize,
+}
+
+impl Conn {
+    fn in_key(&self) -> u128 {
+        if self.template {
+            key(
+                KeyKind::Template,
+                self.protocol,
+                self.caddr,
+                self.cport,
+                self.vaddr,
+                self.vport,
+            )
+        } else {
+            key(
+                KeyKind::In,
+                self.protocol,
+                self.caddr,
+                self.cport,
+                self.vaddr,
+                self.vport,
+            )
+        }
+    }
+    fn out_key(&self) -> Option<u128> {
+        (!self.template && self.forward == ForwardMethod::Masquerade).then(|| {
+            key(
+                KeyKind::Out,
+                self.protocol,
+                self.daddr,
+                self.dport,
+                self.caddr,
+                self.cport,
+            )
+        })
+    }
+}
+
+/// A new entry's fields; the table fills in the rest.
+#[derive(Clone, Copy, Debug)]
+pub struct NewConn {
+    pub protocol: ConnProto,
+    pub caddr: Ipv4Addr,
+    pub cport: u16,
+    pub vaddr: Ipv4Addr,
+    pub vport: u16,
+    pub daddr: Ipv4Addr,
+    pub dport: u16,
+    pub dest: DestId,
+    pub forward: ForwardMethod,
+    pub template: bool,
+    pub timeout: Duration,
+}
+
+impl ConnTable {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn get(&self, id: ConnId) -> Option<&Conn> {
+        self.slots.get(id.0 as usize).and_then(|s| s.as_ref())
+    }
+    pub(crate) fn get_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
+        self.slots.get_mut(id.0 as usize).and_then(|s| s.as_mut())
+    }
+
+    /// Entries in slot order (deterministic).
+    pub fn iter(&self) -> impl Iterator<Item = (ConnId, &Conn)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|c| (ConnId(i as u32), c)))
+    }
+
+    /// Client → VIP lookup (`ip_vs_conn_in_get`).
+    #[inline]
+    pub fn lookup_in(
+        &self,
+        proto: ConnProto,
+        caddr: Ipv4Addr,
+        cport: u16,
+        vaddr: Ipv4Addr,
+        vport: u16,
+    ) -> Option<ConnId> {
+        self.index
+            .get(&key(KeyKind::In, proto, caddr, cport, vaddr, vport))
+            .copied()
+    }
+
+    /// RS → client lookup for NAT replies (`ip_vs_conn_out_get`).
+    #[inline]
+    pub fn lookup_out(
+        &self,
+        proto: ConnProto,
+        raddr: Ipv4Addr,
+        rport: u16,
+        caddr: Ipv4Addr,
+        cport: u16,
+    ) -> Option<ConnId> {
+        self.index
+            .get(&key(KeyKind::Out, proto, raddr, rport, caddr, cport))
+            .copied()
+    }
+
+    /// Persistence template lookup (`ip_vs_ct_in_get`).
+    pub fn lookup_template(
+        &self,
+        proto: ConnProto,
+        caddr: Ipv4Addr,
+        vaddr: Ipv4Addr,
+        vport: u16,
+    ) -> Option<ConnId> {
+        self.index
+            .get(&key(KeyKind::Template, proto, caddr, 0, vaddr, vport))
+            .copied()
+    }
+
+    /// Add an entry expiring at `now + timeout`. The caller binds it to its dest.
+    pub(crate) fn insert(&mut self, now: Instant, n: NewConn) -> ConnId {
+        let expires = now + n.timeout;
+        let conn = Conn {
+            protocol: n.protocol,
+            caddr: n.caddr,
+            cport: n.cport,
+            vaddr: n.vaddr,
+            vport: n.vport,
+            daddr: n.daddr,
+            dport: n.dport,
+            dest: n.dest,
+            forward: n.forward,
+            state: TcpState::None,
+            template: n.template,
+            inactive: true,
+            no_output: n.forward != ForwardMethod::Masquerade,
+            control: None,
+            n_control: 0,
+            timeout: n.timeout,
+            expires,
+            hashed: true,
+            timer_at: expires,
+        };
+        let slot = match self.free.pop_first() {
+            Some(i) => i,
+            None => {
+                self.slots.push(None);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let id = ConnId(slot);
+        self.index.insert(conn.in_key(), id);
+        if let Some(k) = conn.out_key() {
+            self.index.insert(k, id);
+        }
+        self.timers.insert((expires, slot));
+        self.slots[slot as usize] = Some(conn);
+        self.len += 1;
+        id
+    }
+
+    /// Take an entry out of the lookup index (it stays in the table until removed).
+    pub(crate) fn unhash(&mut self, id: ConnId) {
+        let Some(c) = self.get_mut(id) else { return };
+        if !c.hashed {
+            return;
+        }
+        c.hashed = false;
+        let (k, ko) = (c.in_key(), c.out_key());
+        if self.index.get(&k) == Some(&id) {
+            self.index.remove(&k);
+        }
+        if let Some(ko) = ko
+            && self.index.get(&ko) == Some(&id)
+        {
+            self.index.remove(&ko);
+        }
+    }
+
+    /// Re-arm an entry's timer to `now + timeout` (`ip_vs_conn_put`).
+    #[inline]
+    pub(crate) fn rearm(&mut self, id: ConnId, now: Instant) {
+        let Some(c) = self.slots.get_mut(id.0 as usize).and_then(|s| s.as_mut()) else {
+            return;
+        };
+        c.expires = now + c.timeout;
+        if c.expires < c.timer_at {
+            c.timer_at = c.expires;
+            self.timers.insert((c.expires, id.0));
+        }
+    }
+
+    /// Remove an entry entirely; the caller unbinds it from its dest and template first.
+    pub(crate) fn remove(&mut self, id: ConnId) -> Option<Conn> {
+        self.unhash(id);
+        let c = self.slots.get_mut(id.0 as usize)?.take()?;
+        self.timers.remove(&(c.timer_at, id.0));
+        self.free.insert(id.0);
+        self.len -= 1;
+        Some(c)
+    }
+
+    /// The earliest armed timer.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.first().map(|&(t, _)| t)
+    }
+
+    /// The next entry whose deadline has passed at `now`, re-arming any whose deadline moved
+    /// later. The caller decides what expiry means (templates with children live on).
+    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<ConnId> {
+        while let Some(&(t, slot)) = self.timers.first() {
+            if t > now {
+                return None;
+            }
+            self.timers.pop_first();
+            let Some(c) = self.slots.get_mut(slot as usize).and_then(|s| s.as_mut()) else {
+                continue;
+            };
+            if c.timer_at != t {
+                continue; // superseded by an earlier timer
+            }
+            if c.expires > now {
+                c.timer_at = c.expires;
+                self.timers.insert((c.expires, slot));
+                continue;
+            }
+            return Some(ConnId(slot));
+        }
+        None
+    }
+
+    /// Keep an entry for another `timeout` from `now` (a template that still controls
+    /// connections).
+    pub(crate) fn extend(&mut self, id: ConnId, now: Instant, timeout: Duration) {
+        if let Some(c) = self.slots.get_mut(id.0 as usize).and_then(|s| s.as_mut()) {
+            c.timeout = timeout;
+            c.expires = now + timeout;
+            c.timer_at = c.expires;
+            self.timers.insert((c.expires, id.0));
+        }
+    }
+
+    /// Bytes the table itself holds for `n` entries of this layout (entry slots, index,
+    /// timers), for the memory estimate reported by the bench.
+    pub fn estimated_bytes(&self) -> usize {
+        let slot = std::mem::size_of::<Option<Conn>>();
+        let index_entry = std::mem::size_of::<(u128, ConnId)>() + 1;
+        // A B-tree node holds up to 11 keys plus its header and child pointers.
+        let timer_entry = std::mem::size_of::<(Instant, u32)>() * 12 / 10 + 8;
+        self.slots.capacity() * slot
+            + self.index.capacity() * index_entry
+            + self.timers.len() * timer_entry
+            + self.free.len() * 8
+    }
+}
+
+/// `ip_vs_bind_dest`: count a new entry on its dest.
+pub(crate) fn bind(c: &Conn, dests: &mut DestTable) {
+    let d = dests.get_mut(c.dest);
+    if c.template {
+        d.persistconns += 1;
+    } else if c.inactive {
+        d.inactconns += 1;
+    } else {
+        d.activeconns += 1;
+    }
+    d.check_overload_on_bind();
+}
+
+/// `ip_vs_unbind_dest`: uncount an entry that goes away.
+pub(crate) fn unbind(c: &Conn, dests: &mut DestTable) {
+    let d = dests.get_mut(c.dest);
+    if c.template {
+        d.persistconns -= 1;
+    } else if c.inactive {
+        d.inactconns -= 1;
+    } else {
+        d.activeconns -= 1;
+    }
+    d.check_overload_on_unbind();
+}
+
+/// `set_tcp_state` / `udp_state_transition`: move the entry and set its timeout; an entry
+/// becomes active on entering ESTABLISHED and inactive on leaving it.
+pub(crate) fn set_state(
+    c: &mut Conn,
+    dir: Direction,
+    flags: TcpFlags,
+    timeouts: &Timeouts,
+    dests: &mut DestTable,
+) {
+    match c.protocol {
+        ConnProto::Tcp => {
+            let mut table = match dir {
+                Direction::Input => StateTable::Input,
+                Direction::Output => StateTable::Output,
+            };
+            if c.no_output {
+                if dir == Direction::Output {
+                    c.no_output = false;
+                } else {
+                    table = StateTable::InputOnly;
+                }
+            }
+            let new = tcp_next_state(table, flags, c.state);
+            if new != c.state {
+                let d = dests.get_mut(c.dest);
+                if !c.inactive && new != TcpState::Established {
+                    d.activeconns -= 1;
+                    d.inactconns += 1;
+                    c.inactive = true;
+                } else if c.inactive && new == TcpState::Established {
+                    d.activeconns += 1;
+                    d.inactconns -= 1;
+                    c.inactive = false;
+                }
+            }
+            c.state = new;
+            c.timeout = timeouts.tcp_state(new);
+        }
+        ConnProto::Udp => c.timeout = timeouts.udp,
+        ConnProto::Ip => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use TcpState::*;
+
+    fn f(s: &str) -> TcpFlags {
+        TcpFlags {
+            syn: s.contains('S'),
+            fin: s.contains('F'),
+            ack: s.contains('A'),
+            rst: s.contains('R'),
+        }
+    }
+
+    #[test]
+    fn state_tables_row_by_row() {
+        // (table, flags, from, to) — one line per cell family of §D.3.
+        let cases: &[(StateTable, &str, TcpState, TcpState)] = &[
+            (StateTable::Input, "S", None, SynRecv),
+            (StateTable::Input, "S", Established, Established),
+            (StateTable::Input, "F", Established, CloseWait),
+            (StateTable::Input, "F", SynRecv, TimeWait),
+            (StateTable::Input, "A", SynRecv, Established),
+            (StateTable::Input, "A", LastAck, Close),
+            (StateTable::Input, "R", SynRecv, SynRecv),
+            (StateTable::Input, "R", Synack, SynRecv),
+            (StateTable::Output, "S", None, SynSent),
+            (StateTable::Output, "SA", SynRecv, SynRecv), // SYN wins over ACK
+            (StateTable::Output, "F", Established, FinWait),
+            (StateTable::Output, "F", CloseWait, TimeWait),
+            (StateTable::Output, "A", Listen, Established),
+            (StateTable::Output, "R", TimeWait, TimeWait),
+            (StateTable::InputOnly, "F", Established, FinWait),
+            (StateTable::InputOnly, "FA", Established, FinWait), // FIN wins over ACK
+            (StateTable::InputOnly, "A", FinWait, FinWait),
+            (StateTable::InputOnly, "R", Established, Close),
+            (StateTable::InputOnly, "RS", None, Close), // RST wins over SYN
+            (StateTable::InputOnly, "R", Synack, Close),
+            (StateTable::InputOnly, "", Established, Close), // no flag at all
+        ];
+        for &(t, fl, from, to) in cases {
+            assert_eq!(tcp_next_state(t, f(fl), from), to, "{t:?} {fl} {from:?}");
+        }
+    }
+
+    #[test]
+    fn full_tables_match_the_reference_text() {
+        // §D.3 verbatim, parsed, against the const tables.
+        let text = "\
+INPUT      syn: SR ES ES SR SR SR SR SR SR SR SR   fin: CL CW SS TW TW TW CL CW LA LI TW
+           ack: ES ES SS ES FW TW CL CW CL LI ES   rst: CL CL CL SR CL CL CL CL LA LI SR
+OUTPUT     syn: SS ES SS SR SS SS SS SS SS LI SR   fin: TW FW SS TW FW TW CL TW LA LI TW
+           ack: ES ES SS ES FW TW CL CW LA ES ES   rst: CL CL SS CL CL TW CL CL CL CL CL
+INPUT_ONLY syn: SR ES ES SR SR SR SR SR SR SR SR   fin: CL FW SS TW FW TW CL CW LA LI TW
+           ack: ES ES SS ES FW TW CL CW CL LI ES   rst: CL CL CL SR CL CL CL CL LA LI CL";
+        let abbrev = [
+            "NO", "ES", "SS", "SR", "FW", "TW", "CL", "CW", "LA", "LI", "SA",
+        ];
+        let tables = [StateTable::Input, StateTable::Output, StateTable::InputOnly];
+        let mut n = 0;
+        for (li, line) in text.lines().enumerate() {
+            let table = tables[li / 2];
+            // Parse explicitly: "<flag>: 11 states" twice per line.
+            let tokens: Vec<&str> = line.split_whitespace().collect();
+            let mut i = 0;
+            while i < tokens.len() {
+                if let Some(flag) = tokens[i].strip_suffix(':') {
+                    let fl = match flag {
+                        "syn" => "S",
+                        "fin" => "F",
+                        "ack" => "A",
+                        _ => "R",
+                    };
+                    for col in 0..11 {
+                        let want = abbrev
+                            .iter()
+                            .position(|a| *a == tokens[i + 1 + col])
+                            .unwrap();
+                        let got = tcp_next_state(table, f(fl), TcpState::ALL[col]);
+                        assert_eq!(got as usize, want, "{table:?} {flag} col {col}");
+                        n += 1;
+                    }
+                    i += 12;
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        assert_eq!(n, 3 * 4 * 11);
+    }
+
+    #[test]
+    fn default_and_set_timeouts() {
+        let mut t = Timeouts::default();
+        assert_eq!(
+            t.listed(),
+            (
+                Duration::from_secs(900),
+                Duration::from_secs(120),
+                Duration::from_secs(300)
+            )
+        );
+        assert_eq!(t.tcp_state(SynRecv), Duration::from_secs(60));
+        assert_eq!(t.tcp_state(Close), Duration::from_secs(10));
+        // E6: --set 30 20 40 changes only ESTABLISHED, FIN_WAIT and UDP.
+        t.set(
+            Duration::from_secs(30),
+            Duration::from_secs(20),
+            Duration::from_secs(40),
+        );
+        assert_eq!(t.tcp_state(Established), Duration::from_secs(30));
+        assert_eq!(t.tcp_state(FinWait), Duration::from_secs(20));
+        assert_eq!(t.udp, Duration::from_secs(40));
+        assert_eq!(t.tcp_state(SynRecv), Duration::from_secs(60));
+        assert_eq!(t.tcp_state(Close), Duration::from_secs(10));
+        t.set(Duration::ZERO, Duration::ZERO, Duration::from_secs(7));
+        assert_eq!(
+            t.tcp_state(Established),
+            Duration::from_secs(30),
+            "0 = unchanged"
+        );
+    }
+}
