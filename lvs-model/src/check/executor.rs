@@ -1,0 +1,1 @@
+//! Driver-side probe executor over smoltcp (next step).
