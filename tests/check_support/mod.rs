@@ -39,6 +39,8 @@ pub enum Behaviour {
     Silent,
     /// Accepts connections and answers HTTP GETs with this status and body.
     Http { status: u16, body: Vec<u8> },
+    /// Like `Http`, per path; other paths get `404`.
+    HttpByPath(Vec<(String, u16, Vec<u8>)>),
 }
 
 pub fn t(secs: f64) -> Instant {
@@ -182,6 +184,20 @@ impl Lab {
                         body_md5: body_md5(b"ok"),
                     },
                 )),
+                (ProbeKind::HttpGet { path, .. }, Behaviour::HttpByPath(paths)) => {
+                    let (status, body) = paths
+                        .iter()
+                        .find(|(p, _, _)| p == path)
+                        .map(|(_, s, b)| (*s, b.clone()))
+                        .unwrap_or((404, b"not found".to_vec()));
+                    Some((
+                        now + rtt * 2,
+                        ProbeOutcome::HttpResponse {
+                            status,
+                            body_md5: body_md5(&body),
+                        },
+                    ))
+                }
                 (ProbeKind::HttpGet { .. }, Behaviour::Http { status, body }) => Some((
                     now + rtt * 2,
                     ProbeOutcome::HttpResponse {
