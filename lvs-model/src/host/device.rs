@@ -1,0 +1,122 @@
+//! The smoltcp device behind the shim: two in-memory queues of IPv4 packets.
+//!
+//! Transmitted packets are written after [`HEADROOM`] bytes so the shim can put the Ethernet
+//! header in front without copying. Buffers are recycled through a free list.
+
+use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
+use smoltcp::time::Instant;
+use std::collections::VecDeque;
+
+/// Room for an Ethernet II header in front of every transmitted IPv4 packet.
+pub(crate) const HEADROOM: usize = 14;
+/// The interface MTU, as a Linux Ethernet port.
+pub(crate) const MTU: usize = 1500;
+
+#[derive(Debug, Default)]
+pub(crate) struct QueueDevice {
+    /// IPv4 packets for smoltcp to receive.
+    pub rx: VecDeque<Vec<u8>>,
+    /// IPv4 packets smoltcp sent, each after `HEADROOM` bytes.
+    pub tx: VecDeque<Vec<u8>>,
+    /// Buffers smoltcp has consumed (receive side).
+    rx_free: Vec<Vec<u8>>,
+    /// Buffers for smoltcp to transmit into.
+    tx_free: Vec<Vec<u8>>,
+}
+
+const FREE_MAX: usize = 64;
+
+impl QueueDevice {
+    /// An empty buffer, recycled when possible.
+    pub fn buffer(&mut self) -> Vec<u8> {
+        let mut b = self
+            .rx_free
+            .pop()
+            .or_else(|| self.tx_free.pop())
+            .unwrap_or_default();
+        b.clear();
+        b
+    }
+
+    /// Returns a buffer to the free lists.
+    pub fn recycle(&mut self, b: Vec<u8>) {
+        if self.tx_free.len() < FREE_MAX {
+            self.tx_free.push(b);
+        }
+    }
+
+    /// Moves consumed receive buffers to the transmit side.
+    pub fn rebalance(&mut self) {
+        while self.tx_free.len() < FREE_MAX {
+            match self.rx_free.pop() {
+                Some(b) => self.tx_free.push(b),
+                None => break,
+            }
+        }
+        self.rx_free.clear();
+    }
+}
+
+pub(crate) struct RxToken<'a> {
+    buf: Vec<u8>,
+    free: &'a mut Vec<Vec<u8>>,
+}
+
+impl phy::RxToken for RxToken<'_> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        let r = f(&self.buf);
+        if self.free.len() < FREE_MAX {
+            self.free.push(self.buf);
+        }
+        r
+    }
+}
+
+pub(crate) struct TxToken<'a> {
+    tx: &'a mut VecDeque<Vec<u8>>,
+    free: &'a mut Vec<Vec<u8>>,
+}
+
+impl phy::TxToken for TxToken<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let mut b = self.free.pop().unwrap_or_default();
+        b.clear();
+        b.resize(HEADROOM + len, 0);
+        let r = f(&mut b[HEADROOM..]);
+        self.tx.push_back(b);
+        r
+    }
+}
+
+impl Device for QueueDevice {
+    type RxToken<'a> = RxToken<'a>;
+    type TxToken<'a> = TxToken<'a>;
+
+    fn receive(&mut self, _now: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
+        let buf = self.rx.pop_front()?;
+        Some((
+            RxToken {
+                buf,
+                free: &mut self.rx_free,
+            },
+            TxToken {
+                tx: &mut self.tx,
+                free: &mut self.tx_free,
+            },
+        ))
+    }
+
+    fn transmit(&mut self, _now: Instant) -> Option<TxToken<'_>> {
+        Some(TxToken {
+            tx: &mut self.tx,
+            free: &mut self.tx_free,
+        })
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        caps.medium = Medium::Ip;
+        caps.max_transmission_unit = MTU;
+        caps
+    }
+}

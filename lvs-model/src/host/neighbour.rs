@@ -1,0 +1,409 @@
+//! The ARP (neighbour) cache with Linux's rules (`net/core/neighbour.c`, `net/ipv4/arp.c`).
+//!
+//! States are Linux's NUD states. REACHABLE lapses to STALE `reachable_time` after the last
+//! confirmation (computed when looked at, not by a timer: nothing is sent at that moment); using
+//! a STALE entry moves it to DELAY, and a DELAY entry that is not confirmed within
+//! `delay_first_probe_time` is probed by unicast, `ucast_probes` times `retrans_time` apart, then
+//! fails. An unresolved address is probed by broadcast `mcast_probes` times `retrans_time`
+//! apart while packets wait (at most `unres_qlen`, oldest dropped first), then fails and its
+//! packets are dropped. A failed entry is removed, so the next packet starts afresh (Linux keeps
+//! it as FAILED, which behaves the same for our purposes).
+
+use crate::node::PortId;
+use crate::time::{Duration, Instant};
+use smoltcp::wire::EthernetAddress;
+use std::collections::{BTreeMap, VecDeque};
+use std::net::Ipv4Addr;
+
+/// Linux's per-device neighbour parameters (`/proc/sys/net/ipv4/neigh/<dev>/`), defaults as shipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NeighParams {
+    /// `base_reachable_time_ms`: 30 s. The entry's reachable time is uniform in [½, 1½) of it.
+    pub base_reachable_time: Duration,
+    /// `retrans_time_ms`: 1 s between probes.
+    pub retrans_time: Duration,
+    /// `delay_first_probe_time`: 5 s in DELAY before the first unicast probe.
+    pub delay_first_probe_time: Duration,
+    /// `locktime`: 1 s during which a non-gratuitous ARP may not change a cached MAC.
+    pub locktime: Duration,
+    /// `ucast_solicit`: 3 unicast probes of a STALE entry.
+    pub ucast_probes: u32,
+    /// `mcast_solicit`: 3 broadcast probes of an unresolved address.
+    pub mcast_probes: u32,
+    /// `unres_qlen`: packets queued per unresolved address.
+    pub unres_qlen: usize,
+}
+
+impl Default for NeighParams {
+    fn default() -> Self {
+        NeighParams {
+            base_reachable_time: Duration::from_secs(30),
+            retrans_time: Duration::from_secs(1),
+            delay_first_probe_time: Duration::from_secs(5),
+            locktime: Duration::from_secs(1),
+            ucast_probes: 3,
+            mcast_probes: 3,
+            unres_qlen: 101,
+        }
+    }
+}
+
+/// A neighbour entry's NUD state, as `ip neigh` prints it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NeighbourState {
+    Incomplete,
+    Reachable,
+    Stale,
+    Delay,
+    Probe,
+}
+
+/// What `ip neigh show` would say about one entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NeighbourView {
+    pub mac: Option<EthernetAddress>,
+    pub state: NeighbourState,
+    /// When the MAC or state last changed (the locktime reference).
+    pub updated: Instant,
+}
+
+#[derive(Debug)]
+pub(crate) struct Neighbour {
+    pub mac: Option<EthernetAddress>,
+    state: NeighbourState,
+    pub updated: Instant,
+    confirmed: Option<Instant>,
+    probes: u32,
+    timer: Option<Instant>,
+    /// Frames (with Ethernet headroom) waiting for resolution.
+    pub queue: VecDeque<Vec<u8>>,
+}
+
+impl Neighbour {
+    fn state(&self, now: Instant, reachable_time: Duration) -> NeighbourState {
+        match (self.state, self.confirmed) {
+            (NeighbourState::Reachable, Some(c)) if now < c + reachable_time => {
+                NeighbourState::Reachable
+            }
+            (NeighbourState::Reachable, _) => NeighbourState::Stale,
+            (s, _) => s,
+        }
+    }
+
+    fn is_valid(&self) -> bool {
+        self.state != NeighbourState::Incomplete
+    }
+}
+
+/// What to do with an outgoing frame.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Resolve {
+    /// Send it now to this MAC.
+    Send(EthernetAddress),
+    /// It waits; `probe` says a broadcast probe must go out now (the entry is new).
+    Queued { probe: bool, dropped: usize },
+}
+
+/// A timer's consequence for the stack to carry out.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum TimerAction {
+    /// Send an ARP request for `key`; `unicast` is the MAC to ask directly (PROBE state).
+    Probe {
+        key: (PortId, Ipv4Addr),
+        unicast: Option<EthernetAddress>,
+        src_hint: Option<Ipv4Addr>,
+    },
+    /// Resolution failed: `dropped` queued packets are gone.
+    Failed {
+        key: (PortId, Ipv4Addr),
+        dropped: usize,
+    },
+}
+
+#[derive(Debug)]
+pub(crate) struct NeighbourTable {
+    entries: BTreeMap<(PortId, Ipv4Addr), Neighbour>,
+    pub params: NeighParams,
+    /// This table's reachable time, drawn once from the caller's seed.
+    pub reachable_time: Duration,
+}
+
+/// The IPv4 source address of a queued frame (Ethernet headroom + IPv4 header).
+fn frame_src(frame: &[u8]) -> Option<Ipv4Addr> {
+    let b: [u8; 4] = frame.get(14 + 12..14 + 16)?.try_into().ok()?;
+    Some(Ipv4Addr::from(b))
+}
+
+impl NeighbourTable {
+    pub fn new(params: NeighParams, random: u64) -> Self {
+        // Linux: neigh_rand_reach_time = base/2 + prandom % base.
+        let base = params.base_reachable_time.as_nanos() as u64;
+        let reachable_time = if base == 0 {
+            Duration::ZERO
+        } else {
+            Duration::from_nanos(base / 2 + random % base)
+        };
+        NeighbourTable {
+            entries: BTreeMap::new(),
+            params,
+            reachable_time,
+        }
+    }
+
+    pub fn view(&self, now: Instant, key: (PortId, Ipv4Addr)) -> Option<NeighbourView> {
+        self.entries.get(&key).map(|n| NeighbourView {
+            mac: n.mac,
+            state: n.state(now, self.reachable_time),
+            updated: n.updated,
+        })
+    }
+
+    pub fn contains(&self, key: (PortId, Ipv4Addr)) -> bool {
+        self.entries.contains_key(&key)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&(PortId, Ipv4Addr), &Neighbour)> {
+        self.entries.iter()
+    }
+
+    /// Removes every entry of one port (link down, address flush).
+    pub fn flush_port(&mut self, port: PortId) -> usize {
+        let keys: Vec<_> = self
+            .entries
+            .keys()
+            .filter(|k| k.0 == port)
+            .copied()
+            .collect();
+        let mut dropped = 0;
+        for k in keys {
+            if let Some(n) = self.entries.remove(&k) {
+                dropped += n.queue.len();
+            }
+        }
+        dropped
+    }
+
+    /// Looks up the MAC for an outgoing frame; queues the frame if the address is unresolved.
+    pub fn resolve(
+        &mut self,
+        now: Instant,
+        key: (PortId, Ipv4Addr),
+        frame: Vec<u8>,
+    ) -> (Resolve, Option<Vec<u8>>) {
+        let rt = self.reachable_time;
+        let p = self.params;
+        match self.entries.get_mut(&key) {
+            Some(n) if n.is_valid() => {
+                let mac = n.mac.expect("valid entries have a MAC");
+                if n.state(now, rt) == NeighbourState::Stale {
+                    // neigh_event_send: first use of a STALE entry starts the DELAY timer.
+                    n.state = NeighbourState::Delay;
+                    n.updated = now;
+                    n.timer = Some(now + p.delay_first_probe_time);
+                }
+                (Resolve::Send(mac), Some(frame))
+            }
+            Some(n) => {
+                let mut dropped = 0;
+                while n.queue.len() >= p.unres_qlen.max(1) {
+                    n.queue.pop_front();
+                    dropped += 1;
+                }
+                n.queue.push_back(frame);
+                (
+                    Resolve::Queued {
+                        probe: false,
+                        dropped,
+                    },
+                    None,
+                )
+            }
+            None => {
+                let mut queue = VecDeque::new();
+                queue.push_back(frame);
+                self.entries.insert(
+                    key,
+                    Neighbour {
+                        mac: None,
+                        state: NeighbourState::Incomplete,
+                        updated: now,
+                        confirmed: None,
+                        // The first broadcast probe goes out now.
+                        probes: 1,
+                        timer: Some(now + p.retrans_time),
+                        queue,
+                    },
+                );
+                (
+                    Resolve::Queued {
+                        probe: true,
+                        dropped: 0,
+                    },
+                    None,
+                )
+            }
+        }
+    }
+
+    /// The source-IP hint for a probe of `key`: the newest queued packet's source.
+    pub fn src_hint(&self, key: (PortId, Ipv4Addr)) -> Option<Ipv4Addr> {
+        self.entries
+            .get(&key)?
+            .queue
+            .back()
+            .and_then(|f| frame_src(f))
+    }
+
+    /// Linux `neigh_update` for ARP input. `reachable` is the new state (REACHABLE for a unicast
+    /// reply to us, STALE otherwise); `override_mac` allows changing a valid entry's MAC;
+    /// `create` makes an entry when there is none. Returns frames that were waiting and may
+    /// now be sent.
+    pub fn update(
+        &mut self,
+        now: Instant,
+        key: (PortId, Ipv4Addr),
+        mac: EthernetAddress,
+        reachable: bool,
+        override_mac: bool,
+        create: bool,
+    ) -> Option<(EthernetAddress, VecDeque<Vec<u8>>)> {
+        let rt = self.reachable_time;
+        if !create && !self.entries.contains_key(&key) {
+            return None;
+        }
+        let n = self.entries.entry(key).or_insert_with(|| Neighbour {
+            mac: None,
+            state: NeighbourState::Incomplete,
+            updated: now,
+            confirmed: None,
+            probes: 0,
+            timer: None,
+            queue: VecDeque::new(),
+        });
+        let new = if reachable {
+            NeighbourState::Reachable
+        } else {
+            NeighbourState::Stale
+        };
+        if !n.is_valid() {
+            n.mac = Some(mac);
+            n.state = new;
+            n.updated = now;
+            n.timer = None;
+            n.probes = 0;
+            if reachable {
+                n.confirmed = Some(now);
+            }
+            return Some((mac, std::mem::take(&mut n.queue)));
+        }
+        let old_state = n.state(now, rt);
+        let mut new_state = new;
+        if n.mac != Some(mac) && !override_mac {
+            // A valid entry keeps its MAC within locktime (neigh_update without OVERRIDE).
+            return None;
+        }
+        if reachable {
+            n.confirmed = Some(now);
+        }
+        if n.mac == Some(mac) && new_state == NeighbourState::Stale {
+            // Same MAC and only STALE news: keep the state (a confirmed entry stays so).
+            new_state = old_state;
+        }
+        if new_state != old_state || n.mac != Some(mac) {
+            n.updated = now;
+        }
+        n.mac = Some(mac);
+        if new_state != n.state {
+            n.state = new_state;
+            n.probes = 0;
+            n.timer = match new_state {
+                NeighbourState::Delay | NeighbourState::Probe => n.timer,
+                _ => None,
+            };
+        }
+        None
+    }
+
+    /// Upper-layer confirmation (Linux `dst_confirm_neigh`): traffic from the neighbour's MAC.
+    pub fn confirm(&mut self, now: Instant, key: (PortId, Ipv4Addr), mac: EthernetAddress) {
+        if let Some(n) = self.entries.get_mut(&key)
+            && n.is_valid()
+            && n.mac == Some(mac)
+        {
+            n.confirmed = Some(now);
+        }
+    }
+
+    pub fn next_timer(&self) -> Option<Instant> {
+        self.entries.values().filter_map(|n| n.timer).min()
+    }
+
+    /// Runs every timer that is due.
+    pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<TimerAction>) {
+        let p = self.params;
+        let mut failed = Vec::new();
+        for (&key, n) in self.entries.iter_mut() {
+            let Some(t) = n.timer else { continue };
+            if t > now {
+                continue;
+            }
+            match n.state {
+                NeighbourState::Incomplete => {
+                    if n.probes >= p.mcast_probes {
+                        failed.push(key);
+                    } else {
+                        n.probes += 1;
+                        n.timer = Some(now + p.retrans_time);
+                        out.push(TimerAction::Probe {
+                            key,
+                            unicast: None,
+                            src_hint: n.queue.back().and_then(|f| frame_src(f)),
+                        });
+                    }
+                }
+                NeighbourState::Delay => {
+                    let confirmed_recently = n
+                        .confirmed
+                        .is_some_and(|c| now <= c + p.delay_first_probe_time);
+                    if confirmed_recently {
+                        n.state = NeighbourState::Reachable;
+                        n.updated = now;
+                        n.timer = None;
+                    } else {
+                        n.state = NeighbourState::Probe;
+                        n.updated = now;
+                        n.probes = 1;
+                        n.timer = Some(now + p.retrans_time);
+                        out.push(TimerAction::Probe {
+                            key,
+                            unicast: n.mac,
+                            src_hint: None,
+                        });
+                    }
+                }
+                NeighbourState::Probe => {
+                    if n.probes >= p.ucast_probes {
+                        failed.push(key);
+                    } else {
+                        n.probes += 1;
+                        n.timer = Some(now + p.retrans_time);
+                        out.push(TimerAction::Probe {
+                            key,
+                            unicast: n.mac,
+                            src_hint: None,
+                        });
+                    }
+                }
+                NeighbourState::Reachable | NeighbourState::Stale => n.timer = None,
+            }
+        }
+        for key in failed {
+            if let Some(n) = self.entries.remove(&key) {
+                out.push(TimerAction::Failed {
+                    key,
+                    dropped: n.queue.len(),
+                });
+            }
+        }
+    }
+}

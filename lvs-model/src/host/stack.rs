@@ -1,0 +1,952 @@
+//! [`LinuxStack`]: one Linux host's IPv4 layer — addresses, routes, ARP — around smoltcp.
+
+use super::device::{HEADROOM, QueueDevice};
+use super::neighbour::{NeighParams, NeighbourTable, NeighbourView, Resolve, TimerAction};
+use crate::event::Event;
+use crate::node::{PortId, Transmit};
+use crate::time::Instant;
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng, SeedableRng};
+use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::socket::tcp;
+use smoltcp::wire::{
+    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
+    HardwareAddress, IpAddress, IpEndpoint, IpListenEndpoint, Ipv4Cidr, Ipv4Packet,
+};
+use std::collections::VecDeque;
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+/// The ARP sysctls of one interface (`/proc/sys/net/ipv4/conf/<if>/`), or of `all`.
+///
+/// The value in force on an interface is the larger of `all` and the interface's own, as in
+/// Linux (`IN_DEV_MAXCONF`), for all three.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ArpSysctls {
+    /// 0 reply for any local address; 1 only for addresses on the incoming interface; 2 as 1
+    /// and the sender must be in that interface's subnet; 3 not for host-scope addresses;
+    /// 8 never. 4–7 behave as 0.
+    pub arp_ignore: u8,
+    /// 0 any local address (the packet's source) as the ARP sender IP; 1 the packet's source
+    /// only if it is on-link with the target; 2 always the best address of the outgoing port.
+    pub arp_announce: u8,
+    /// 0: unsolicited ARP (gratuitous, or replies with no entry) creates no entry; ≥1 it does.
+    pub arp_accept: u8,
+}
+
+impl ArpSysctls {
+    /// The DR real-server recipe: `arp_ignore = 1`, `arp_announce = 2`.
+    pub const REALSERVER: ArpSysctls = ArpSysctls {
+        arp_ignore: 1,
+        arp_announce: 2,
+        arp_accept: 0,
+    };
+
+    fn max(self, other: ArpSysctls) -> ArpSysctls {
+        ArpSysctls {
+            arp_ignore: self.arp_ignore.max(other.arp_ignore),
+            arp_announce: self.arp_announce.max(other.arp_announce),
+            arp_accept: self.arp_accept.max(other.arp_accept),
+        }
+    }
+}
+
+/// Where an address lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Iface {
+    /// An Ethernet port (`eth0` is `Port(PortId(0))`).
+    Port(PortId),
+    /// The loopback device; a DR real server's VIP sits here (`lo:0`).
+    Lo,
+}
+
+/// One Ethernet port of the host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortConfig {
+    pub mac: EthernetAddress,
+    /// Addresses with their prefix; the first one whose subnet holds a target is its primary.
+    pub addrs: Vec<Ipv4Cidr>,
+    pub sysctls: ArpSysctls,
+}
+
+/// Everything a [`LinuxStack`] starts with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StackConfig {
+    /// Ports in `PortId` order.
+    pub ports: Vec<PortConfig>,
+    /// Addresses on `lo` besides 127.0.0.1/8 (e.g. the VIP/32 of a DR real server).
+    pub lo_addrs: Vec<Ipv4Cidr>,
+    pub lo_sysctls: ArpSysctls,
+    /// `conf/all`.
+    pub all: ArpSysctls,
+    /// The default route's gateway (it must be on a port's subnet to be used).
+    pub gateway: Option<Ipv4Addr>,
+    pub neigh: NeighParams,
+    /// Seeds smoltcp (ISNs, ephemeral choices) and the neighbour reachable time.
+    pub seed: u64,
+}
+
+impl StackConfig {
+    /// A host with no ports yet.
+    pub fn new(seed: u64) -> Self {
+        StackConfig {
+            ports: Vec::new(),
+            lo_addrs: Vec::new(),
+            lo_sysctls: ArpSysctls::default(),
+            all: ArpSysctls::default(),
+            gateway: None,
+            neigh: NeighParams::default(),
+            seed,
+        }
+    }
+
+    /// A host with one port `eth0` holding `addr` — the usual LAN box.
+    pub fn single(seed: u64, mac: EthernetAddress, addr: Ipv4Cidr) -> Self {
+        StackConfig::new(seed).with_port(mac, addr)
+    }
+
+    /// Adds a port with one address.
+    pub fn with_port(mut self, mac: EthernetAddress, addr: Ipv4Cidr) -> Self {
+        self.ports.push(PortConfig {
+            mac,
+            addrs: vec![addr],
+            sysctls: ArpSysctls::default(),
+        });
+        self
+    }
+
+    /// The seed's `realserver start`: VIP/32 on `lo:0` and arp_ignore=1/arp_announce=2 on
+    /// `all` and `lo`.
+    pub fn with_realserver_vip(mut self, vip: Ipv4Addr) -> Self {
+        self.lo_addrs.push(Ipv4Cidr::new(vip, 32));
+        self.all = ArpSysctls::REALSERVER;
+        self.lo_sysctls = ArpSysctls::REALSERVER;
+        self
+    }
+
+    pub fn with_gateway(mut self, gateway: Ipv4Addr) -> Self {
+        self.gateway = Some(gateway);
+        self
+    }
+}
+
+/// Counters of what the stack dropped or could not do. Names are stable (`Event::Drop` reasons).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StackCounters {
+    pub rx_frames: u64,
+    pub tx_frames: u64,
+    /// Shorter than an Ethernet header, or arrived on a port that does not exist.
+    pub malformed_ethernet: u64,
+    /// Truncated ARP, or not Ethernet/IPv4 ARP.
+    pub malformed_arp: u64,
+    /// Bad IPv4 header: length, version, header checksum.
+    pub malformed_ipv4: u64,
+    /// Neither ARP nor IPv4.
+    pub unsupported_ethertype: u64,
+    /// Unicast frames for another MAC (flooded by a switch).
+    pub other_host: u64,
+    /// IPv4 packets not for a local address (this host does not forward).
+    pub not_local: u64,
+    /// Outgoing packets with no route.
+    pub no_route: u64,
+    /// Outgoing packets dropped because ARP resolution failed or the queue was full.
+    pub unresolved: u64,
+}
+
+/// The route to a destination.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route {
+    pub port: PortId,
+    /// The neighbour to hand the packet to: the destination itself, or the gateway.
+    pub next_hop: Ipv4Addr,
+}
+
+/// What [`LinuxStack::classify`] found in a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inbound<'a> {
+    /// ARP (handled), or dropped and counted.
+    Done,
+    /// An IPv4 packet, trimmed to its total length, with a valid header.
+    Ipv4 {
+        port: PortId,
+        src_mac: EthernetAddress,
+        packet: &'a [u8],
+        /// Its destination is a local address (any interface, weak host) or a broadcast.
+        local: bool,
+    },
+}
+
+/// Why [`LinuxStack::send_ipv4`] could not send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("not a well-formed IPv4 packet")]
+    Malformed,
+    #[error("no route to {0}")]
+    NoRoute(Ipv4Addr),
+    #[error("no such port {0}")]
+    NoSuchPort(PortId),
+}
+
+/// Why [`LinuxStack::tcp_connect`] could not start a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TcpConnectError {
+    #[error("no route to {0}")]
+    NoRoute(Ipv4Addr),
+    #[error("smoltcp refused the connect: {0}")]
+    Socket(tcp::ConnectError),
+}
+
+struct Port {
+    mac: EthernetAddress,
+    addrs: Vec<Ipv4Cidr>,
+    sysctls: ArpSysctls,
+}
+
+/// One Linux host's network layer: Ethernet ports with addresses, `lo`, a default gateway,
+/// ARP as Linux does it, and smoltcp for TCP above.
+pub struct LinuxStack {
+    iface: Interface,
+    device: QueueDevice,
+    sockets: SocketSet<'static>,
+    ports: Vec<Port>,
+    lo_addrs: Vec<Ipv4Cidr>,
+    lo_sysctls: ArpSysctls,
+    all: ArpSysctls,
+    gateway: Option<Ipv4Addr>,
+    neigh: NeighbourTable,
+    now: Instant,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    counters: StackCounters,
+    timer_actions: Vec<TimerAction>,
+}
+
+const LOOPBACK: Ipv4Cidr = Ipv4Cidr::new(Ipv4Addr::new(127, 0, 0, 1), 8);
+
+impl LinuxStack {
+    pub fn new(config: StackConfig) -> Self {
+        let mut device = QueueDevice::default();
+        let mut ic = Config::new(HardwareAddress::Ip);
+        ic.random_seed = config.seed;
+        let mut iface = Interface::new(ic, &mut device, Instant::ZERO.to_smoltcp());
+        // The shim decides what is local; smoltcp takes every packet it is given and, to let
+        // sockets send, needs a route for every destination (the gateway value is unused).
+        iface.set_any_ip(true);
+        let _ = iface
+            .routes_mut()
+            .add_default_ipv4_route(Ipv4Addr::new(0, 0, 0, 1));
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x6e65_6967_6862_6f72);
+        LinuxStack {
+            iface,
+            device,
+            sockets: SocketSet::new(Vec::new()),
+            ports: config
+                .ports
+                .into_iter()
+                .map(|p| Port {
+                    mac: p.mac,
+                    addrs: p.addrs,
+                    sysctls: p.sysctls,
+                })
+                .collect(),
+            lo_addrs: config.lo_addrs,
+            lo_sysctls: config.lo_sysctls,
+            all: config.all,
+            gateway: config.gateway,
+            neigh: NeighbourTable::new(config.neigh, rng.next_u64()),
+            now: Instant::ZERO,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            counters: StackCounters::default(),
+            timer_actions: Vec::new(),
+        }
+    }
+
+    // ---- getters ----
+
+    pub fn port_count(&self) -> usize {
+        self.ports.len()
+    }
+
+    /// The MAC address of a port.
+    pub fn mac(&self, port: PortId) -> Option<EthernetAddress> {
+        self.ports.get(port.0 as usize).map(|p| p.mac)
+    }
+
+    /// The addresses on an interface (for `lo`, without 127.0.0.1/8).
+    pub fn addresses(&self, iface: Iface) -> &[Ipv4Cidr] {
+        match iface {
+            Iface::Port(p) => self
+                .ports
+                .get(p.0 as usize)
+                .map(|p| p.addrs.as_slice())
+                .unwrap_or(&[]),
+            Iface::Lo => &self.lo_addrs,
+        }
+    }
+
+    /// The first address of the first port: the host's "own" IP.
+    pub fn primary_address(&self) -> Option<Ipv4Addr> {
+        self.ports
+            .iter()
+            .find_map(|p| p.addrs.first())
+            .map(|c| c.address())
+    }
+
+    /// `ip` is an address of this host, on any interface (Linux's weak host model).
+    pub fn is_local(&self, ip: Ipv4Addr) -> bool {
+        LOOPBACK.contains_addr(&ip)
+            || self.lo_addrs.iter().any(|c| c.address() == ip)
+            || self
+                .ports
+                .iter()
+                .any(|p| p.addrs.iter().any(|c| c.address() == ip))
+    }
+
+    fn is_broadcast(&self, ip: Ipv4Addr) -> bool {
+        ip.is_broadcast()
+            || self.ports.iter().any(|p| {
+                p.addrs
+                    .iter()
+                    .any(|c| c.prefix_len() < 31 && c.broadcast() == Some(ip))
+            })
+    }
+
+    pub fn counters(&self) -> StackCounters {
+        self.counters
+    }
+
+    pub fn sysctls(&self, iface: Option<Iface>) -> ArpSysctls {
+        match iface {
+            None => self.all,
+            Some(Iface::Lo) => self.lo_sysctls,
+            Some(Iface::Port(p)) => self
+                .ports
+                .get(p.0 as usize)
+                .map(|p| p.sysctls)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The ARP cache entry for `ip` on `port`, as `ip neigh` would show it.
+    pub fn neighbour(&self, port: PortId, ip: Ipv4Addr) -> Option<NeighbourView> {
+        self.neigh.view(self.now, (port, ip))
+    }
+
+    /// Every ARP cache entry, in (port, IP) order.
+    pub fn neighbours(&self) -> Vec<(PortId, Ipv4Addr, NeighbourView)> {
+        self.neigh
+            .iter()
+            .filter_map(|(&(p, ip), _)| self.neigh.view(self.now, (p, ip)).map(|v| (p, ip, v)))
+            .collect()
+    }
+
+    /// The route to `dst` by longest prefix: connected subnets of the ports, then the default
+    /// gateway. Local addresses have no route (they are delivered locally).
+    pub fn route(&self, dst: Ipv4Addr) -> Option<Route> {
+        let mut best: Option<(u8, Route)> = None;
+        for (i, p) in self.ports.iter().enumerate() {
+            for c in &p.addrs {
+                if c.contains_addr(&dst) && best.is_none_or(|(len, _)| c.prefix_len() > len) {
+                    best = Some((
+                        c.prefix_len(),
+                        Route {
+                            port: PortId(i as u16),
+                            next_hop: dst,
+                        },
+                    ));
+                }
+            }
+        }
+        if let Some((_, r)) = best {
+            return Some(r);
+        }
+        let gw = self.gateway?;
+        let (i, _) = self
+            .ports
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.addrs.iter().any(|c| c.contains_addr(&gw)))?;
+        Some(Route {
+            port: PortId(i as u16),
+            next_hop: gw,
+        })
+    }
+
+    /// The source address Linux would pick for a connection to `dst` (`inet_select_addr` on
+    /// the outgoing port: the address whose subnet holds the next hop, else the port's first).
+    pub fn source_address(&self, dst: Ipv4Addr) -> Option<Ipv4Addr> {
+        if self.is_local(dst) {
+            return Some(dst);
+        }
+        let r = self.route(dst)?;
+        self.select_addr(r.port, r.next_hop)
+    }
+
+    fn select_addr(&self, port: PortId, target: Ipv4Addr) -> Option<Ipv4Addr> {
+        let p = self.ports.get(port.0 as usize)?;
+        p.addrs
+            .iter()
+            .find(|c| c.contains_addr(&target))
+            .or(p.addrs.first())
+            .map(|c| c.address())
+            .or_else(|| {
+                // inet_select_addr falls back to any other device's address.
+                self.ports
+                    .iter()
+                    .flat_map(|p| p.addrs.iter())
+                    .chain(self.lo_addrs.iter())
+                    .next()
+                    .map(|c| c.address())
+            })
+    }
+
+    // ---- application mutators ----
+
+    /// Adds an address (e.g. a VIP) at run time. Returns false if it was already there.
+    pub fn add_address(&mut self, iface: Iface, cidr: Ipv4Cidr) -> bool {
+        let list = match iface {
+            Iface::Lo => &mut self.lo_addrs,
+            Iface::Port(p) => match self.ports.get_mut(p.0 as usize) {
+                Some(p) => &mut p.addrs,
+                None => return false,
+            },
+        };
+        if list.iter().any(|c| c.address() == cidr.address()) {
+            return false;
+        }
+        list.push(cidr);
+        true
+    }
+
+    /// Removes an address. Returns false if it was not there.
+    pub fn remove_address(&mut self, iface: Iface, addr: Ipv4Addr) -> bool {
+        let list = match iface {
+            Iface::Lo => &mut self.lo_addrs,
+            Iface::Port(p) => match self.ports.get_mut(p.0 as usize) {
+                Some(p) => &mut p.addrs,
+                None => return false,
+            },
+        };
+        let before = list.len();
+        list.retain(|c| c.address() != addr);
+        list.len() != before
+    }
+
+    /// Sets `conf/all` (`None`) or one interface's ARP sysctls.
+    pub fn set_sysctls(&mut self, iface: Option<Iface>, sysctls: ArpSysctls) {
+        match iface {
+            None => self.all = sysctls,
+            Some(Iface::Lo) => self.lo_sysctls = sysctls,
+            Some(Iface::Port(p)) => {
+                if let Some(p) = self.ports.get_mut(p.0 as usize) {
+                    p.sysctls = sysctls;
+                }
+            }
+        }
+    }
+
+    /// Forgets every ARP entry of a port (`ip neigh flush dev`); waiting packets are dropped.
+    pub fn flush_neighbours(&mut self, port: PortId) {
+        self.counters.unresolved += self.neigh.flush_port(port) as u64;
+    }
+
+    pub fn set_gateway(&mut self, gateway: Option<Ipv4Addr>) {
+        self.gateway = gateway;
+    }
+
+    /// Adds a TCP socket with the given buffer sizes.
+    pub fn add_tcp_socket(&mut self, rx: usize, tx: usize) -> SocketHandle {
+        let s = tcp::Socket::new(
+            tcp::SocketBuffer::new(vec![0; rx]),
+            tcp::SocketBuffer::new(vec![0; tx]),
+        );
+        self.sockets.add(s)
+    }
+
+    /// A TCP socket. Panics if the handle is not a TCP socket of this stack (a caller bug).
+    pub fn tcp(&mut self, h: SocketHandle) -> &mut tcp::Socket<'static> {
+        self.sockets.get_mut::<tcp::Socket>(h)
+    }
+
+    /// Removes a socket silently (no RST); for a crashed process or a finished socket.
+    pub fn remove_socket(&mut self, h: SocketHandle) {
+        self.sockets.remove(h);
+    }
+
+    /// Starts a connection from the source address Linux would choose. Call [`Self::poll`]
+    /// afterwards to send the SYN.
+    pub fn tcp_connect(
+        &mut self,
+        h: SocketHandle,
+        remote: SocketAddrV4,
+        local_port: u16,
+    ) -> Result<(), TcpConnectError> {
+        let src = self
+            .source_address(*remote.ip())
+            .ok_or(TcpConnectError::NoRoute(*remote.ip()))?;
+        let cx = self.iface.context();
+        self.sockets
+            .get_mut::<tcp::Socket>(h)
+            .connect(
+                cx,
+                IpEndpoint::new(IpAddress::Ipv4(*remote.ip()), remote.port()),
+                IpListenEndpoint {
+                    addr: Some(IpAddress::Ipv4(src)),
+                    port: local_port,
+                },
+            )
+            .map_err(TcpConnectError::Socket)
+    }
+
+    // ---- inputs ----
+
+    /// Takes a frame apart: handles ARP, drops and counts what is malformed or not for this
+    /// host, and hands back IPv4 packets without delivering them.
+    pub fn classify<'a>(&mut self, now: Instant, port: PortId, frame: &'a [u8]) -> Inbound<'a> {
+        self.now = self.now.max(now);
+        self.counters.rx_frames += 1;
+        let Some(port_mac) = self.mac(port) else {
+            self.drop("malformed_ethernet");
+            return Inbound::Done;
+        };
+        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+            self.drop("malformed_ethernet");
+            return Inbound::Done;
+        };
+        let dst = eth.dst_addr();
+        let to_us = dst == port_mac;
+        if !to_us && !dst.is_broadcast() && !dst.is_multicast() {
+            self.counters.other_host += 1;
+            return Inbound::Done;
+        }
+        let src_mac = eth.src_addr();
+        let payload = &frame[EthernetFrame::<&[u8]>::header_len()..];
+        match eth.ethertype() {
+            EthernetProtocol::Arp => {
+                self.handle_arp(now, port, to_us, payload);
+                Inbound::Done
+            }
+            EthernetProtocol::Ipv4 => {
+                let Ok(ip) = Ipv4Packet::new_checked(payload) else {
+                    self.drop("malformed_ipv4");
+                    return Inbound::Done;
+                };
+                if ip.version() != 4 || !ip.verify_checksum() {
+                    self.drop("malformed_ipv4");
+                    return Inbound::Done;
+                }
+                let packet = &payload[..ip.total_len() as usize];
+                let (src, dst) = (ip.src_addr(), ip.dst_addr());
+                let local = self.is_local(dst) || self.is_broadcast(dst);
+                if local && to_us {
+                    // Traffic from a neighbour confirms its entry (Linux: TCP's dst_confirm).
+                    if let Some(r) = self.route(src) {
+                        self.neigh.confirm(now, (r.port, r.next_hop), src_mac);
+                    }
+                }
+                Inbound::Ipv4 {
+                    port,
+                    src_mac,
+                    packet,
+                    local,
+                }
+            }
+            _ => {
+                self.counters.unsupported_ethertype += 1;
+                Inbound::Done
+            }
+        }
+    }
+
+    /// Delivers an IPv4 packet to the local stack (smoltcp), whatever its destination.
+    pub fn deliver_local(&mut self, now: Instant, packet: &[u8]) {
+        let mut b = self.device.buffer();
+        b.extend_from_slice(packet);
+        self.device.rx.push_back(b);
+        self.poll(now);
+    }
+
+    /// A frame arrived: ARP is answered, local IPv4 is delivered, the rest is counted.
+    pub fn handle_frame(&mut self, now: Instant, port: PortId, frame: &[u8]) {
+        match self.classify(now, port, frame) {
+            Inbound::Done => {}
+            Inbound::Ipv4 {
+                packet,
+                local: true,
+                ..
+            } => self.deliver_local(now, packet),
+            Inbound::Ipv4 { local: false, .. } => self.counters.not_local += 1,
+        }
+    }
+
+    /// Runs due ARP timers and smoltcp's.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        if self.neigh.next_timer().is_some_and(|t| t <= now) {
+            let mut actions = std::mem::take(&mut self.timer_actions);
+            self.neigh.handle_timeout(now, &mut actions);
+            for a in actions.drain(..) {
+                match a {
+                    TimerAction::Probe {
+                        key,
+                        unicast,
+                        src_hint,
+                    } => self.send_arp_request(key.0, key.1, unicast, src_hint),
+                    TimerAction::Failed { dropped, .. } => {
+                        self.counters.unresolved += dropped as u64
+                    }
+                }
+            }
+            self.timer_actions = actions;
+        }
+        self.poll(now);
+    }
+
+    /// Lets smoltcp process received packets and socket changes, and sends what it produced.
+    pub fn poll(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        let ts = now.to_smoltcp();
+        // Packets to a local address loop back; a few rounds settle any exchange with ourself.
+        for _ in 0..8 {
+            self.iface.poll(ts, &mut self.device, &mut self.sockets);
+            self.device.rebalance();
+            let mut looped = false;
+            while let Some(buf) = self.device.tx.pop_front() {
+                let Some(dst) = ipv4_dst(&buf[HEADROOM..]) else {
+                    self.device.recycle(buf);
+                    continue;
+                };
+                if self.is_local(dst) {
+                    let mut b = self.device.buffer();
+                    b.extend_from_slice(&buf[HEADROOM..]);
+                    self.device.rx.push_back(b);
+                    self.device.recycle(buf);
+                    looped = true;
+                } else {
+                    self.route_out(now, buf);
+                }
+            }
+            if !looped {
+                break;
+            }
+        }
+    }
+
+    /// Sends an IPv4 packet (built by the caller, e.g. an IPVS-forwarded one) by the routing
+    /// table.
+    pub fn send_ipv4(&mut self, now: Instant, packet: &[u8]) -> Result<(), SendError> {
+        let dst = ipv4_dst(packet).ok_or(SendError::Malformed)?;
+        let r = self.route(dst).ok_or(SendError::NoRoute(dst))?;
+        self.send_ipv4_via(now, r.port, r.next_hop, packet)
+    }
+
+    /// Sends an IPv4 packet to a chosen next hop on a chosen port — IPVS DR sends the unchanged
+    /// packet (destination VIP) to the real server's MAC this way. Multicast and broadcast
+    /// destinations go to their group/broadcast MAC without ARP.
+    pub fn send_ipv4_via(
+        &mut self,
+        now: Instant,
+        port: PortId,
+        next_hop: Ipv4Addr,
+        packet: &[u8],
+    ) -> Result<(), SendError> {
+        self.now = self.now.max(now);
+        if ipv4_dst(packet).is_none() {
+            return Err(SendError::Malformed);
+        }
+        if self.mac(port).is_none() {
+            return Err(SendError::NoSuchPort(port));
+        }
+        let mut buf = self.device.buffer();
+        buf.resize(HEADROOM, 0);
+        buf.extend_from_slice(packet);
+        self.output(now, port, next_hop, buf);
+        Ok(())
+    }
+
+    /// Sends a gratuitous ARP for `ip` from `port`, as keepalived does: a broadcast request
+    /// with sender and target IP both `ip` and target MAC ff:ff:ff:ff:ff:ff.
+    pub fn send_gratuitous_arp(&mut self, port: PortId, ip: Ipv4Addr) {
+        let Some(mac) = self.mac(port) else { return };
+        let repr = ArpRepr::EthernetIpv4 {
+            operation: ArpOperation::Request,
+            source_hardware_addr: mac,
+            source_protocol_addr: ip,
+            target_hardware_addr: EthernetAddress::BROADCAST,
+            target_protocol_addr: ip,
+        };
+        self.send_arp(port, EthernetAddress::BROADCAST, repr);
+    }
+
+    /// Queues a complete frame as it is.
+    pub fn send_frame(&mut self, port: PortId, frame: Vec<u8>) {
+        self.counters.tx_frames += 1;
+        self.transmits.push_back(Transmit { port, frame });
+    }
+
+    // ---- outputs ----
+
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// `Event::Drop` for malformed input.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The next ARP or smoltcp deadline.
+    #[must_use]
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        let smol = self
+            .iface
+            .poll_at(self.now.to_smoltcp(), &self.sockets)
+            .map(|t| Instant::from_smoltcp_ceil(t).max(self.now));
+        match (smol, self.neigh.next_timer()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    // ---- internals ----
+
+    fn drop(&mut self, reason: &'static str) {
+        match reason {
+            "malformed_ethernet" => self.counters.malformed_ethernet += 1,
+            "malformed_arp" => self.counters.malformed_arp += 1,
+            "malformed_ipv4" => self.counters.malformed_ipv4 += 1,
+            _ => {}
+        }
+        if self.events.len() < 1024 {
+            self.events.push_back(Event::Drop {
+                reason: reason.to_string(),
+            });
+        }
+    }
+
+    fn route_out(&mut self, now: Instant, buf: Vec<u8>) {
+        let Some(dst) = ipv4_dst(&buf[HEADROOM..]) else {
+            return;
+        };
+        match self.route(dst) {
+            Some(r) => self.output(now, r.port, r.next_hop, buf),
+            None => {
+                self.counters.no_route += 1;
+                self.device.recycle(buf);
+            }
+        }
+    }
+
+    /// Frames a packet (in `buf` after the headroom) for `next_hop`, resolving it first.
+    fn output(&mut self, now: Instant, port: PortId, next_hop: Ipv4Addr, buf: Vec<u8>) {
+        let Some(dst) = ipv4_dst(&buf[HEADROOM..]) else {
+            return;
+        };
+        let mac = if self.is_broadcast(dst) {
+            EthernetAddress::BROADCAST
+        } else if dst.is_multicast() {
+            let o = dst.octets();
+            EthernetAddress([0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]])
+        } else {
+            match self.neigh.resolve(now, (port, next_hop), buf) {
+                (Resolve::Send(mac), Some(buf)) => return self.emit_ipv4(port, mac, buf),
+                (Resolve::Send(_), None) => return,
+                (Resolve::Queued { probe, dropped }, _) => {
+                    self.counters.unresolved += dropped as u64;
+                    if probe {
+                        let hint = self.neigh.src_hint((port, next_hop));
+                        self.send_arp_request(port, next_hop, None, hint);
+                    }
+                    return;
+                }
+            }
+        };
+        self.emit_ipv4(port, mac, buf);
+    }
+
+    fn emit_ipv4(&mut self, port: PortId, dst: EthernetAddress, mut buf: Vec<u8>) {
+        let src = self.ports[port.0 as usize].mac;
+        buf[0..6].copy_from_slice(dst.as_bytes());
+        buf[6..12].copy_from_slice(src.as_bytes());
+        buf[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+        self.send_frame(port, buf);
+    }
+
+    fn send_arp(&mut self, port: PortId, dst: EthernetAddress, repr: ArpRepr) {
+        let Some(src) = self.mac(port) else { return };
+        let mut buf = vec![0u8; 14 + repr.buffer_len()];
+        buf[0..6].copy_from_slice(dst.as_bytes());
+        buf[6..12].copy_from_slice(src.as_bytes());
+        buf[12..14].copy_from_slice(&0x0806u16.to_be_bytes());
+        repr.emit(&mut ArpPacket::new_unchecked(&mut buf[14..]));
+        self.send_frame(port, buf);
+    }
+
+    /// Linux `arp_solicit`: the sender IP follows arp_announce.
+    fn send_arp_request(
+        &mut self,
+        port: PortId,
+        target: Ipv4Addr,
+        unicast: Option<EthernetAddress>,
+        src_hint: Option<Ipv4Addr>,
+    ) {
+        let Some(p) = self.ports.get(port.0 as usize) else {
+            return;
+        };
+        let announce = self.all.max(p.sysctls).arp_announce;
+        let hinted = src_hint.filter(|&s| self.is_local(s));
+        let chosen = match announce {
+            0 => hinted,
+            1 => hinted.filter(|s| {
+                p.addrs
+                    .iter()
+                    .any(|c| c.contains_addr(&target) && c.contains_addr(s))
+            }),
+            _ => None,
+        };
+        let sender = chosen
+            .or_else(|| self.select_addr(port, target))
+            .unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let mac = p.mac;
+        let repr = ArpRepr::EthernetIpv4 {
+            operation: ArpOperation::Request,
+            source_hardware_addr: mac,
+            source_protocol_addr: sender,
+            target_hardware_addr: EthernetAddress([0; 6]),
+            target_protocol_addr: target,
+        };
+        self.send_arp(port, unicast.unwrap_or(EthernetAddress::BROADCAST), repr);
+    }
+
+    /// Linux `arp_ignore`: true when a request for `tip` from `sip` on `port` gets no reply.
+    fn arp_ignored(&self, port: PortId, sip: Ipv4Addr, tip: Ipv4Addr) -> bool {
+        let p = &self.ports[port.0 as usize];
+        let on_port = p.addrs.iter().any(|c| c.address() == tip);
+        match self.all.max(p.sysctls).arp_ignore {
+            1 => !on_port,
+            2 => {
+                !(on_port
+                    && (sip.is_unspecified() || p.addrs.iter().any(|c| c.contains_addr(&sip))))
+            }
+            // Only 127/8 has host scope here, and ARP for it is dropped before this point.
+            3 => false,
+            8 => true,
+            _ => false,
+        }
+    }
+
+    /// Linux `arp_process`.
+    fn handle_arp(&mut self, now: Instant, port: PortId, to_us: bool, payload: &[u8]) {
+        let Ok(pkt) = ArpPacket::new_checked(payload) else {
+            self.drop("malformed_arp");
+            return;
+        };
+        let Ok(ArpRepr::EthernetIpv4 {
+            operation,
+            source_hardware_addr: sha,
+            source_protocol_addr: sip,
+            target_hardware_addr: tha,
+            target_protocol_addr: tip,
+        }) = ArpRepr::parse(&pkt)
+        else {
+            self.drop("malformed_arp");
+            return;
+        };
+        let is_request = match operation {
+            ArpOperation::Request => true,
+            ArpOperation::Reply => false,
+            _ => return,
+        };
+        if tip.is_multicast() || tip.is_loopback() || sha.is_multicast() {
+            return;
+        }
+        let my_mac = self.ports[port.0 as usize].mac;
+        let reply = |stack: &mut Self| {
+            let repr = ArpRepr::EthernetIpv4 {
+                operation: ArpOperation::Reply,
+                source_hardware_addr: my_mac,
+                source_protocol_addr: tip,
+                target_hardware_addr: sha,
+                target_protocol_addr: sip,
+            };
+            stack.send_arp(port, sha, repr);
+        };
+        if is_request && self.is_local(tip) {
+            // A request for one of our addresses: answer or not, it never updates the cache
+            // beyond the requester's entry (arp_process "goto out").
+            if !self.arp_ignored(port, sip, tip) {
+                if !sip.is_unspecified() {
+                    // neigh_event_ns: create/update the requester as STALE, overriding.
+                    if let Some((mac, queue)) =
+                        self.neigh.update(now, (port, sip), sha, false, true, true)
+                    {
+                        self.flush(port, mac, queue);
+                    }
+                }
+                reply(self);
+            }
+            return;
+        }
+        if sip.is_unspecified() {
+            return;
+        }
+        let key = (port, sip);
+        let accept = self.all.max(self.ports[port.0 as usize].sysctls).arp_accept != 0;
+        let exists = self.neigh.contains(key);
+        if !exists && !accept {
+            // Unsolicited ARP creates nothing by default.
+            return;
+        }
+        let is_garp = sip == tip && (is_request || tha == sha) && !self.is_local(sip);
+        let create = !exists && (is_garp || !is_request);
+        let override_mac = is_garp
+            || self
+                .neigh
+                .view(now, key)
+                .is_none_or(|v| now > v.updated + self.neigh.params.locktime);
+        // Broadcast replies and requests do not assert reachability.
+        let reachable = !is_request && to_us;
+        if let Some((mac, queue)) =
+            self.neigh
+                .update(now, key, sha, reachable, override_mac, create)
+        {
+            self.flush(port, mac, queue);
+        }
+    }
+
+    /// Sends the packets that waited for `mac`.
+    fn flush(&mut self, port: PortId, mac: EthernetAddress, queue: VecDeque<Vec<u8>>) {
+        for buf in queue {
+            self.emit_ipv4(port, mac, buf);
+        }
+    }
+}
+
+/// The destination of an IPv4 packet, if it has at least a minimal header.
+fn ipv4_dst(packet: &[u8]) -> Option<Ipv4Addr> {
+    if packet.len() < 20 || packet[0] >> 4 != 4 {
+        return None;
+    }
+    let b: [u8; 4] = packet[16..20].try_into().ok()?;
+    Some(Ipv4Addr::from(b))
+}
+
+impl core::fmt::Debug for LinuxStack {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LinuxStack")
+            .field(
+                "ports",
+                &self
+                    .ports
+                    .iter()
+                    .map(|p| (p.mac, p.addrs.clone()))
+                    .collect::<Vec<_>>(),
+            )
+            .field("lo", &self.lo_addrs)
+            .field("gateway", &self.gateway)
+            .field("counters", &self.counters)
+            .finish()
+    }
+}

@@ -1,0 +1,615 @@
+//! Stories about one Linux host's ARP behaviour, with exact simulated times.
+
+use super::*;
+use crate::node::{PortId, Transmit};
+use crate::time::{Duration, Instant};
+use proptest::prelude::*;
+use smoltcp::wire::{ArpOperation, ArpPacket, ArpRepr, EthernetFrame, EthernetProtocol};
+use std::net::Ipv4Addr;
+
+const ETH0: PortId = PortId(0);
+const WEB_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x66]);
+const CLIENT_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x32]);
+const DIRECTOR_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x64]);
+const BACKUP_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x65]);
+
+fn ip(last: u8) -> Ipv4Addr {
+    Ipv4Addr::new(192, 168, 80, last)
+}
+
+const VIP: Ipv4Addr = Ipv4Addr::new(192, 168, 80, 200);
+
+fn cidr24(last: u8) -> Ipv4Cidr {
+    Ipv4Cidr::new(ip(last), 24)
+}
+
+/// web-102 as the seed builds it: VIP on lo:0, and the realserver script's sysctls or not.
+fn web(realserver_sysctls: bool) -> LinuxStack {
+    let mut cfg = StackConfig::single(7, WEB_MAC, cidr24(102));
+    cfg.lo_addrs.push(Ipv4Cidr::new(VIP, 32));
+    if realserver_sysctls {
+        cfg.all = ArpSysctls::REALSERVER;
+        cfg.lo_sysctls = ArpSysctls::REALSERVER;
+    }
+    LinuxStack::new(cfg)
+}
+
+fn client() -> LinuxStack {
+    LinuxStack::new(StackConfig::single(1, CLIENT_MAC, cidr24(50)))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn arp_frame(
+    eth_dst: EthernetAddress,
+    op: ArpOperation,
+    sha: EthernetAddress,
+    sip: Ipv4Addr,
+    tha: EthernetAddress,
+    tip: Ipv4Addr,
+) -> Vec<u8> {
+    let repr = ArpRepr::EthernetIpv4 {
+        operation: op,
+        source_hardware_addr: sha,
+        source_protocol_addr: sip,
+        target_hardware_addr: tha,
+        target_protocol_addr: tip,
+    };
+    let mut f = vec![0u8; 14 + repr.buffer_len()];
+    let mut eth = EthernetFrame::new_unchecked(&mut f[..]);
+    eth.set_dst_addr(eth_dst);
+    eth.set_src_addr(sha);
+    eth.set_ethertype(EthernetProtocol::Arp);
+    repr.emit(&mut ArpPacket::new_unchecked(&mut f[14..]));
+    f
+}
+
+fn who_has(sha: EthernetAddress, sip: Ipv4Addr, tip: Ipv4Addr) -> Vec<u8> {
+    arp_frame(
+        EthernetAddress::BROADCAST,
+        ArpOperation::Request,
+        sha,
+        sip,
+        EthernetAddress([0; 6]),
+        tip,
+    )
+}
+
+fn garp(sha: EthernetAddress, ip: Ipv4Addr) -> Vec<u8> {
+    arp_frame(
+        EthernetAddress::BROADCAST,
+        ArpOperation::Request,
+        sha,
+        ip,
+        EthernetAddress::BROADCAST,
+        ip,
+    )
+}
+
+fn drain(s: &mut LinuxStack) -> Vec<Transmit> {
+    std::iter::from_fn(|| s.poll_transmit()).collect()
+}
+
+fn parse_arp(t: &Transmit) -> (EthernetAddress, ArpRepr) {
+    let eth = EthernetFrame::new_checked(&t.frame[..]).unwrap();
+    assert_eq!(eth.ethertype(), EthernetProtocol::Arp);
+    let repr = ArpRepr::parse(&ArpPacket::new_checked(eth.payload()).unwrap()).unwrap();
+    (eth.dst_addr(), repr)
+}
+
+fn arp_fields(r: ArpRepr) -> (ArpOperation, EthernetAddress, Ipv4Addr, Ipv4Addr) {
+    match r {
+        ArpRepr::EthernetIpv4 {
+            operation,
+            source_hardware_addr,
+            source_protocol_addr,
+            target_protocol_addr,
+            ..
+        } => (
+            operation,
+            source_hardware_addr,
+            source_protocol_addr,
+            target_protocol_addr,
+        ),
+        _ => unreachable!(),
+    }
+}
+
+/// A minimal IPv4 packet (UDP protocol number, empty payload) from `src` to `dst`.
+fn ipv4_packet(src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
+    let mut p = vec![0u8; 28];
+    p[0] = 0x45;
+    p[2..4].copy_from_slice(&28u16.to_be_bytes());
+    p[8] = 64;
+    p[9] = 17;
+    p[12..16].copy_from_slice(&src.octets());
+    p[16..20].copy_from_slice(&dst.octets());
+    let mut pkt = smoltcp::wire::Ipv4Packet::new_unchecked(&mut p[..]);
+    pkt.fill_checksum();
+    p
+}
+
+const T0: Instant = Instant::from_secs(10);
+
+#[test]
+fn arp_problem_vip_on_lo_is_answered_on_eth0_with_arp_ignore_0() {
+    // The classic DR "ARP problem": Linux owns addresses per host, so with the defaults the
+    // real server answers who-has VIP on eth0 and can steal the VIP from the director.
+    let mut web = web(false);
+    web.handle_frame(T0, ETH0, &who_has(CLIENT_MAC, ip(50), VIP));
+    let out = drain(&mut web);
+    assert_eq!(out.len(), 1);
+    let (dst, repr) = parse_arp(&out[0]);
+    assert_eq!(dst, CLIENT_MAC);
+    assert_eq!(
+        arp_fields(repr),
+        (ArpOperation::Reply, WEB_MAC, VIP, ip(50))
+    );
+}
+
+#[test]
+fn arp_ignore_1_keeps_the_vip_on_lo_quiet_but_answers_for_eth0() {
+    let mut web = web(true);
+    web.handle_frame(T0, ETH0, &who_has(CLIENT_MAC, ip(50), VIP));
+    assert!(
+        drain(&mut web).is_empty(),
+        "arp_ignore=1 must not answer for lo's VIP"
+    );
+    // Ignored requests do not even teach the cache the requester.
+    assert_eq!(web.neighbour(ETH0, ip(50)), None);
+    web.handle_frame(T0, ETH0, &who_has(CLIENT_MAC, ip(50), ip(102)));
+    let out = drain(&mut web);
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        arp_fields(parse_arp(&out[0]).1),
+        (ArpOperation::Reply, WEB_MAC, ip(102), ip(50))
+    );
+}
+
+#[test]
+fn effective_arp_ignore_is_the_max_of_all_and_the_interface() {
+    let mut web = web(false);
+    // Only eth0 set (not all): still max(0, 1) = 1.
+    web.set_sysctls(
+        Some(Iface::Port(ETH0)),
+        ArpSysctls {
+            arp_ignore: 1,
+            ..ArpSysctls::default()
+        },
+    );
+    web.handle_frame(T0, ETH0, &who_has(CLIENT_MAC, ip(50), VIP));
+    assert!(drain(&mut web).is_empty());
+    // arp_ignore=8 on all: not even eth0's own address is answered.
+    web.set_sysctls(
+        None,
+        ArpSysctls {
+            arp_ignore: 8,
+            ..ArpSysctls::default()
+        },
+    );
+    web.handle_frame(T0, ETH0, &who_has(CLIENT_MAC, ip(50), ip(102)));
+    assert!(drain(&mut web).is_empty());
+}
+
+#[test]
+fn arp_ignore_2_requires_the_sender_in_the_interface_subnet() {
+    let mut web = web(false);
+    web.set_sysctls(
+        None,
+        ArpSysctls {
+            arp_ignore: 2,
+            ..ArpSysctls::default()
+        },
+    );
+    web.handle_frame(
+        T0,
+        ETH0,
+        &who_has(CLIENT_MAC, Ipv4Addr::new(10, 0, 0, 5), ip(102)),
+    );
+    assert!(drain(&mut web).is_empty(), "sender off-subnet");
+    web.handle_frame(T0, ETH0, &who_has(CLIENT_MAC, ip(50), ip(102)));
+    assert_eq!(drain(&mut web).len(), 1);
+}
+
+/// The real server sends its DR reply (source VIP) to a client it has no ARP entry for.
+fn first_arp_when_replying_from_vip(announce: u8) -> (Ipv4Addr, Ipv4Addr) {
+    let mut web = web(false);
+    web.set_sysctls(
+        None,
+        ArpSysctls {
+            arp_ignore: 1,
+            arp_announce: announce,
+            arp_accept: 0,
+        },
+    );
+    web.send_ipv4(T0, &ipv4_packet(VIP, ip(50))).unwrap();
+    let out = drain(&mut web);
+    assert_eq!(out.len(), 1, "only the ARP request; the packet waits");
+    let (dst, repr) = parse_arp(&out[0]);
+    assert_eq!(dst, EthernetAddress::BROADCAST);
+    let (op, sha, sip, tip) = arp_fields(repr);
+    assert_eq!((op, sha), (ArpOperation::Request, WEB_MAC));
+    (sip, tip)
+}
+
+#[test]
+fn arp_announce_0_poisons_with_the_vip_and_2_uses_the_eth0_address() {
+    // arp_announce=0: the packet's source (the VIP) becomes the ARP sender IP, so every
+    // listener that has the VIP cached learns the real server's MAC for it.
+    assert_eq!(first_arp_when_replying_from_vip(0), (VIP, ip(50)));
+    // arp_announce=2: the best address of eth0 for the target.
+    assert_eq!(first_arp_when_replying_from_vip(2), (ip(102), ip(50)));
+    // arp_announce=1: the VIP lies inside eth0's 192.168.80.0/24 like the client, so Linux
+    // deems it on-link and still uses it — which is why the recipe says 2, not 1.
+    assert_eq!(first_arp_when_replying_from_vip(1), (VIP, ip(50)));
+}
+
+#[test]
+fn unresolved_neighbour_is_probed_three_times_a_second_apart_then_packets_drop() {
+    let mut web = web(true);
+    web.send_ipv4(T0, &ipv4_packet(ip(102), ip(50))).unwrap();
+    web.send_ipv4(T0, &ipv4_packet(ip(102), ip(50))).unwrap();
+    let mut probes = vec![(T0, drain(&mut web).len())];
+    assert_eq!(
+        web.neighbour(ETH0, ip(50)).map(|n| n.state),
+        Some(NeighbourState::Incomplete)
+    );
+    while let Some(t) = web.poll_timeout() {
+        web.handle_timeout(t);
+        probes.push((t, drain(&mut web).len()));
+        if t > T0 + Duration::from_secs(10) {
+            break;
+        }
+    }
+    // Linux: mcast_solicit = 3 broadcast probes, retrans_time = 1 s, then FAILED at +3 s.
+    assert_eq!(
+        probes,
+        vec![
+            (T0, 1),
+            (T0 + Duration::from_secs(1), 1),
+            (T0 + Duration::from_secs(2), 1),
+            (T0 + Duration::from_secs(3), 0),
+        ]
+    );
+    assert_eq!(web.neighbour(ETH0, ip(50)), None);
+    assert_eq!(web.counters().unresolved, 2);
+}
+
+#[test]
+fn reply_resolves_and_the_waiting_packet_leaves_with_the_mac() {
+    let mut web = web(true);
+    let pkt = ipv4_packet(ip(102), ip(50));
+    web.send_ipv4(T0, &pkt).unwrap();
+    let _probe = drain(&mut web);
+    let t = T0 + Duration::from_micros(100);
+    web.handle_frame(
+        t,
+        ETH0,
+        &arp_frame(
+            WEB_MAC,
+            ArpOperation::Reply,
+            CLIENT_MAC,
+            ip(50),
+            WEB_MAC,
+            ip(102),
+        ),
+    );
+    let out = drain(&mut web);
+    assert_eq!(out.len(), 1);
+    assert_eq!(&out[0].frame[0..6], CLIENT_MAC.as_bytes());
+    assert_eq!(&out[0].frame[6..12], WEB_MAC.as_bytes());
+    assert_eq!(&out[0].frame[14..], &pkt[..]);
+    let n = web.neighbour(ETH0, ip(50)).unwrap();
+    assert_eq!(
+        (n.mac, n.state),
+        (Some(CLIENT_MAC), NeighbourState::Reachable)
+    );
+    // No probe timer is left.
+    assert_eq!(web.poll_timeout(), None);
+}
+
+#[test]
+fn answering_a_request_creates_the_requesters_entry_as_stale() {
+    let mut web = web(true);
+    web.handle_frame(T0, ETH0, &who_has(CLIENT_MAC, ip(50), ip(102)));
+    let _ = drain(&mut web);
+    let n = web.neighbour(ETH0, ip(50)).unwrap();
+    assert_eq!((n.mac, n.state), (Some(CLIENT_MAC), NeighbourState::Stale));
+    // Sending to it now needs no ARP round trip; the entry goes to DELAY.
+    web.send_ipv4(T0, &ipv4_packet(ip(102), ip(50))).unwrap();
+    let out = drain(&mut web);
+    assert_eq!(out.len(), 1);
+    assert_eq!(&out[0].frame[0..6], CLIENT_MAC.as_bytes());
+    assert_eq!(
+        web.neighbour(ETH0, ip(50)).unwrap().state,
+        NeighbourState::Delay
+    );
+}
+
+#[test]
+fn delay_without_confirmation_probes_by_unicast_then_fails() {
+    let mut web = web(true);
+    web.handle_frame(T0, ETH0, &who_has(CLIENT_MAC, ip(50), ip(102)));
+    let _ = drain(&mut web);
+    web.send_ipv4(T0, &ipv4_packet(ip(102), ip(50))).unwrap();
+    let _ = drain(&mut web);
+    let mut seen = Vec::new();
+    while let Some(t) = web.poll_timeout() {
+        web.handle_timeout(t);
+        for tx in drain(&mut web) {
+            seen.push((t, parse_arp(&tx).0));
+        }
+        if web.neighbour(ETH0, ip(50)).is_none() {
+            seen.push((t, EthernetAddress([0; 6])));
+            break;
+        }
+    }
+    // delay_first_probe_time 5 s, then ucast_solicit 3 probes 1 s apart, FAILED 1 s later.
+    let s = |n| T0 + Duration::from_secs(n);
+    assert_eq!(
+        seen,
+        vec![
+            (s(5), CLIENT_MAC),
+            (s(6), CLIENT_MAC),
+            (s(7), CLIENT_MAC),
+            (s(8), EthernetAddress([0; 6])),
+        ]
+    );
+}
+
+/// The client has learnt the VIP at the director's MAC (a reply to its own request).
+fn client_with_vip_at_director() -> LinuxStack {
+    let mut c = client();
+    c.send_ipv4(T0, &ipv4_packet(ip(50), VIP)).unwrap();
+    let _ = drain(&mut c);
+    c.handle_frame(
+        T0,
+        ETH0,
+        &arp_frame(
+            CLIENT_MAC,
+            ArpOperation::Reply,
+            DIRECTOR_MAC,
+            VIP,
+            CLIENT_MAC,
+            ip(50),
+        ),
+    );
+    let _ = drain(&mut c);
+    assert_eq!(c.neighbour(ETH0, VIP).unwrap().mac, Some(DIRECTOR_MAC));
+    c
+}
+
+#[test]
+fn gratuitous_arp_moves_an_existing_entry_at_once() {
+    let mut c = client_with_vip_at_director();
+    // The backup becomes MASTER 100 ms later and sends its GARP: within locktime, but a GARP
+    // overrides.
+    let t = T0 + Duration::from_millis(100);
+    c.handle_frame(t, ETH0, &garp(BACKUP_MAC, VIP));
+    let n = c.neighbour(ETH0, VIP).unwrap();
+    assert_eq!(
+        (n.mac, n.state, n.updated),
+        (Some(BACKUP_MAC), NeighbourState::Stale, t)
+    );
+    assert!(drain(&mut c).is_empty(), "a GARP is not answered");
+}
+
+#[test]
+fn non_gratuitous_update_within_locktime_does_not_override() {
+    let mut c = client_with_vip_at_director();
+    // A real server without arp_ignore answers a (broadcast) who-has VIP 0.5 s later: the
+    // client sees the request's answer as an ordinary ARP, within locktime (1 s).
+    let reply = arp_frame(
+        CLIENT_MAC,
+        ArpOperation::Reply,
+        WEB_MAC,
+        VIP,
+        CLIENT_MAC,
+        ip(50),
+    );
+    c.handle_frame(T0 + Duration::from_millis(500), ETH0, &reply);
+    assert_eq!(c.neighbour(ETH0, VIP).unwrap().mac, Some(DIRECTOR_MAC));
+    // Exactly at locktime it still holds (Linux: time_after, strictly later).
+    c.handle_frame(T0 + Duration::from_secs(1), ETH0, &reply);
+    assert_eq!(c.neighbour(ETH0, VIP).unwrap().mac, Some(DIRECTOR_MAC));
+    // After locktime the "ARP flux" flips the entry to the real server.
+    let t = T0 + Duration::from_millis(1_001);
+    c.handle_frame(t, ETH0, &reply);
+    let n = c.neighbour(ETH0, VIP).unwrap();
+    assert_eq!(
+        (n.mac, n.state, n.updated),
+        (Some(WEB_MAC), NeighbourState::Reachable, t)
+    );
+}
+
+#[test]
+fn unsolicited_arp_creates_no_entry_unless_arp_accept() {
+    let mut c = client();
+    c.handle_frame(T0, ETH0, &garp(DIRECTOR_MAC, VIP));
+    c.handle_frame(
+        T0,
+        ETH0,
+        &arp_frame(
+            CLIENT_MAC,
+            ArpOperation::Reply,
+            WEB_MAC,
+            ip(102),
+            CLIENT_MAC,
+            ip(50),
+        ),
+    );
+    // A request for someone else from .101 does not create .101 either.
+    c.handle_frame(T0, ETH0, &who_has(BACKUP_MAC, ip(101), ip(100)));
+    assert!(c.neighbours().is_empty());
+    c.set_sysctls(
+        None,
+        ArpSysctls {
+            arp_accept: 1,
+            ..ArpSysctls::default()
+        },
+    );
+    c.handle_frame(T0, ETH0, &garp(DIRECTOR_MAC, VIP));
+    let n = c.neighbour(ETH0, VIP).unwrap();
+    assert_eq!(
+        (n.mac, n.state),
+        (Some(DIRECTOR_MAC), NeighbourState::Stale)
+    );
+    // A request for another host still creates nothing with arp_accept=1 (not a GARP, not a reply).
+    c.handle_frame(T0, ETH0, &who_has(BACKUP_MAC, ip(101), ip(100)));
+    assert_eq!(c.neighbour(ETH0, ip(101)), None);
+}
+
+#[test]
+fn reachable_lapses_to_stale_after_reachable_time() {
+    let mut c = client_with_vip_at_director();
+    assert_eq!(
+        c.neighbour(ETH0, VIP).unwrap().state,
+        NeighbourState::Reachable
+    );
+    // Reachable time is drawn in [15 s, 45 s) from the seed; at 45 s it has lapsed for sure.
+    c.handle_timeout(T0 + Duration::from_secs(45));
+    assert_eq!(c.neighbour(ETH0, VIP).unwrap().state, NeighbourState::Stale);
+}
+
+#[test]
+fn director_sends_a_dr_packet_to_the_real_servers_mac_and_garps() {
+    // IPVS DR: the packet keeps destination VIP but goes to the real server as next hop.
+    let mut d = LinuxStack::new(StackConfig::single(3, DIRECTOR_MAC, cidr24(100)));
+    assert!(d.add_address(Iface::Port(ETH0), Ipv4Cidr::new(VIP, 32)));
+    assert!(!d.add_address(Iface::Port(ETH0), Ipv4Cidr::new(VIP, 32)));
+    let pkt = ipv4_packet(ip(50), VIP);
+    d.send_ipv4_via(T0, ETH0, ip(102), &pkt).unwrap();
+    let out = drain(&mut d);
+    let (_, r) = parse_arp(&out[0]);
+    assert_eq!(
+        arp_fields(r),
+        (ArpOperation::Request, DIRECTOR_MAC, ip(100), ip(102))
+    );
+    d.handle_frame(
+        T0,
+        ETH0,
+        &arp_frame(
+            DIRECTOR_MAC,
+            ArpOperation::Reply,
+            WEB_MAC,
+            ip(102),
+            DIRECTOR_MAC,
+            ip(100),
+        ),
+    );
+    let out = drain(&mut d);
+    assert_eq!(&out[0].frame[0..6], WEB_MAC.as_bytes());
+    assert_eq!(&out[0].frame[14..], &pkt[..]);
+    d.send_gratuitous_arp(ETH0, VIP);
+    let out = drain(&mut d);
+    let (dst, r) = parse_arp(&out[0]);
+    assert_eq!(dst, EthernetAddress::BROADCAST);
+    assert_eq!(
+        arp_fields(r),
+        (ArpOperation::Request, DIRECTOR_MAC, VIP, VIP)
+    );
+    // The VIP answers ARP on eth0 while it is there, and not after removal.
+    d.handle_frame(T0, ETH0, &who_has(CLIENT_MAC, ip(50), VIP));
+    assert_eq!(drain(&mut d).len(), 1);
+    assert!(d.remove_address(Iface::Port(ETH0), VIP));
+    d.handle_frame(T0, ETH0, &who_has(CLIENT_MAC, ip(50), VIP));
+    assert!(drain(&mut d).is_empty());
+}
+
+#[test]
+fn classify_hands_ipv4_to_the_caller_trimmed_and_marks_local() {
+    let mut web = web(true);
+    let pkt = ipv4_packet(ip(50), VIP);
+    let mut frame = Vec::new();
+    frame.extend_from_slice(WEB_MAC.as_bytes());
+    frame.extend_from_slice(CLIENT_MAC.as_bytes());
+    frame.extend_from_slice(&[0x08, 0x00]);
+    frame.extend_from_slice(&pkt);
+    frame.resize(60, 0); // Ethernet padding
+    match web.classify(T0, ETH0, &frame) {
+        Inbound::Ipv4 {
+            packet,
+            local,
+            src_mac,
+            ..
+        } => {
+            assert_eq!(packet, &pkt[..]);
+            assert!(local, "the VIP on lo is local (weak host)");
+            assert_eq!(src_mac, CLIENT_MAC);
+        }
+        other => panic!("{other:?}"),
+    }
+    let foreign = ipv4_packet(ip(50), ip(103));
+    frame.truncate(14);
+    frame.extend_from_slice(&foreign);
+    assert!(matches!(
+        web.classify(T0, ETH0, &frame),
+        Inbound::Ipv4 { local: false, .. }
+    ));
+    web.handle_frame(T0, ETH0, &frame);
+    assert_eq!(web.counters().not_local, 1);
+}
+
+#[test]
+fn malformed_frames_are_counted_and_dropped() {
+    let mut web = web(true);
+    web.handle_frame(T0, ETH0, &[0xff; 5]);
+    assert_eq!(web.counters().malformed_ethernet, 1);
+    let mut frame = Vec::new();
+    frame.extend_from_slice(WEB_MAC.as_bytes());
+    frame.extend_from_slice(CLIENT_MAC.as_bytes());
+    frame.extend_from_slice(&[0x08, 0x00]);
+    let mut pkt = ipv4_packet(ip(50), ip(102));
+    pkt[10] ^= 0xff; // header checksum
+    frame.extend_from_slice(&pkt);
+    web.handle_frame(T0, ETH0, &frame);
+    frame.truncate(14 + 10); // truncated header
+    web.handle_frame(T0, ETH0, &frame);
+    assert_eq!(web.counters().malformed_ipv4, 2);
+    let arp = who_has(CLIENT_MAC, ip(50), ip(102));
+    web.handle_frame(T0, ETH0, &arp[..20]);
+    assert_eq!(web.counters().malformed_arp, 1);
+    web.handle_frame(T0, PortId(9), &arp);
+    assert_eq!(web.counters().malformed_ethernet, 2);
+    let reasons: Vec<_> = std::iter::from_fn(|| web.poll_event())
+        .map(|e| match e {
+            crate::event::Event::Drop { reason } => reason,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "malformed_ethernet",
+            "malformed_ipv4",
+            "malformed_ipv4",
+            "malformed_arp",
+            "malformed_ethernet"
+        ]
+    );
+    assert!(drain(&mut web).is_empty());
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(frames in proptest::collection::vec(
+        proptest::collection::vec(any::<u8>(), 0..120), 1..20),
+        header in any::<bool>()) {
+        let mut web = web(false);
+        let before = web.counters();
+        for (i, mut f) in frames.into_iter().enumerate() {
+            if header && f.len() >= 14 {
+                // Aim half the cases at our MAC and at IPv4/ARP so deeper parsers run.
+                f[0..6].copy_from_slice(WEB_MAC.as_bytes());
+                f[12] = 0x08;
+                f[13] = if i % 2 == 0 { 0x00 } else { 0x06 };
+                if i % 2 == 0 && f.len() > 14 { f[14] = 0x45; }
+            }
+            let t = T0 + Duration::from_millis(i as u64);
+            web.handle_frame(t, ETH0, &f);
+            let _ = drain(&mut web);
+            if let Some(t) = web.poll_timeout() { web.handle_timeout(t); }
+        }
+        let c = web.counters();
+        prop_assert!(c.rx_frames > before.rx_frames);
+    }
+}
