@@ -1,3 +1,4 @@
 //! The `lvslab` command line: each subcommand lives in its own module under [`cmd`].
 
 pub mod cmd;
+pub mod scenario;
