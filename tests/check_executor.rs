@@ -320,6 +320,31 @@ fn a_silent_peer_times_out_at_exactly_the_connect_timeout() {
 }
 
 #[test]
+fn cancel_all_drops_probes_in_flight() {
+    let mut net = Net::new(Server::Listen);
+    net.wire.borrow_mut().blackhole = true;
+    let req = tcp_req(1, 10);
+    net.exec.start(
+        net.now,
+        &req,
+        &mut net.director.iface,
+        &mut net.director.sockets,
+    );
+    net.step();
+    assert_eq!(net.exec.in_flight(), 1);
+    net.exec.cancel_all(&mut net.director.sockets);
+    assert_eq!(net.exec.in_flight(), 0);
+    assert_eq!(net.director.sockets.iter().count(), 0);
+    assert_eq!(net.exec.poll_timeout(), None);
+    net.run_until(Instant::from_secs(20));
+    assert_eq!(
+        net.exec.poll_outcome(),
+        None,
+        "a cancelled probe reports nothing"
+    );
+}
+
+#[test]
 fn http_get_reads_status_and_body_digest() {
     let mut net = Net::new(Server::Respond(200, b"from 10.0.0.1\n"));
     let (at, outcome) = net.probe(http_req(7, 5));

@@ -153,6 +153,13 @@ impl ProbeExecutor {
         }
     }
 
+    /// Abandons every probe (the checker process stopped or crashed). Lingering closes go on.
+    pub fn cancel_all(&mut self, sockets: &mut SocketSet<'_>) {
+        for (_, r) in std::mem::take(&mut self.running) {
+            self.drop_socket(r.handle, sockets);
+        }
+    }
+
     fn drop_socket(&mut self, handle: SocketHandle, sockets: &mut SocketSet<'_>) {
         sockets.remove(handle);
         self.ports_in_use.remove(&handle);

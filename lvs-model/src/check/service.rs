@@ -8,6 +8,7 @@
 //! emitted: it would change nothing.
 
 use super::config::VirtualServerCheckConfig;
+use crate::event::{DestChange, Event};
 use std::collections::VecDeque;
 use std::net::SocketAddrV4;
 
@@ -38,6 +39,36 @@ pub enum DestAction {
     Remove { vs: usize, rs: SocketAddrV4 },
     /// Delete the virtual service (on stop, after its destinations).
     RemoveService { vs: usize },
+}
+
+impl DestAction {
+    /// The `ipvs.dest` event the director logs once it has applied this action, with `vs`
+    /// named by the caller (service-level actions have none). `rs` is `ip:port`.
+    pub fn ipvs_event(&self, vs_name: &str) -> Option<Event> {
+        let (rs, change, weight) = match *self {
+            DestAction::Add { rs, weight, .. } => (rs, DestChange::Added, weight),
+            DestAction::SetWeight { rs, weight, .. } => (rs, DestChange::Weight, weight),
+            DestAction::Remove { rs, .. } => (rs, DestChange::Removed, 0),
+            DestAction::AddService { .. } | DestAction::RemoveService { .. } => return None,
+        };
+        Some(Event::IpvsDest {
+            vs: vs_name.to_string(),
+            rs: rs.to_string(),
+            change,
+            weight,
+        })
+    }
+
+    /// The virtual server (index into the configuration) this action is for.
+    pub fn vs(&self) -> usize {
+        match *self {
+            DestAction::AddService { vs }
+            | DestAction::Add { vs, .. }
+            | DestAction::SetWeight { vs, .. }
+            | DestAction::Remove { vs, .. }
+            | DestAction::RemoveService { vs } => vs,
+        }
+    }
 }
 
 /// keepalived's notifications (notify scripts, FIFO, SMTP), as data.
@@ -344,5 +375,41 @@ impl ServiceState {
         self.dest(who).inhibit = false;
         self.ipvs_cmd(Cmd::Del, who, out);
         self.dest(who).inhibit = saved;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dest_actions_map_to_ipvs_dest_events() {
+        let rs: SocketAddrV4 = "192.168.80.102:80".parse().unwrap();
+        let ev = DestAction::Remove { vs: 0, rs }.ipvs_event("192.168.80.200:80");
+        assert_eq!(
+            ev,
+            Some(Event::IpvsDest {
+                vs: "192.168.80.200:80".into(),
+                rs: "192.168.80.102:80".into(),
+                change: DestChange::Removed,
+                weight: 0,
+            })
+        );
+        let ev = DestAction::SetWeight {
+            vs: 1,
+            rs,
+            weight: 3,
+        }
+        .ipvs_event("x");
+        assert!(matches!(
+            ev,
+            Some(Event::IpvsDest {
+                change: DestChange::Weight,
+                weight: 3,
+                ..
+            })
+        ));
+        assert_eq!(DestAction::AddService { vs: 2 }.ipvs_event("x"), None);
+        assert_eq!(DestAction::RemoveService { vs: 2 }.vs(), 2);
     }
 }
