@@ -8,6 +8,7 @@
 
 pub mod check;
 pub mod config;
+pub mod director;
 pub mod event;
 pub mod host;
 pub mod ipvs;

@@ -454,6 +454,12 @@ impl LinuxStack {
         self.gateway = gateway;
     }
 
+    /// The smoltcp interface and socket set, for code that drives its own sockets (the health
+    /// checkers' probe executor). Call [`Self::poll`] afterwards.
+    pub fn iface_and_sockets(&mut self) -> (&mut Interface, &mut SocketSet<'static>) {
+        (&mut self.iface, &mut self.sockets)
+    }
+
     /// Adds a TCP socket with the given buffer sizes.
     pub fn add_tcp_socket(&mut self, rx: usize, tx: usize) -> SocketHandle {
         let s = tcp::Socket::new(

@@ -1,0 +1,441 @@
+//! One LVS director: keepalived (the VRRP child and the checker child) driving the kernel's
+//! IPVS on a Linux host, behind the [`Node`] contract.
+//!
+//! The parts and who owns what:
+//! - the *kernel*: [`LinuxStack`] (addresses, ARP, TCP for the health checks) and [`Ipvs`]. They
+//!   survive a keepalived crash: the VIP stays on the interface and IPVS keeps forwarding, as
+//!   the real S02c recording shows. Only a power-off wipes them.
+//! - *keepalived*: [`VrrpProcess`] and [`Checkers`] (+ the [`ProbeExecutor`] that runs their
+//!   probes over the stack). `stop keepalived` sends priority-0 adverts, removes the VIPs and
+//!   deletes the IPVS services it installed; `crash keepalived` does nothing at all.
+//!
+//! Packet path: a frame is offered to VRRP first (adverts), then the stack classifies it; an
+//! IPv4 packet for a local address (the VIP) goes through IPVS at LOCAL_IN, which forwards it
+//! (DR/NAT/TUN), replies (ICMP), or leaves it to the local stack; a packet for another host is
+//! offered to IPVS's NAT reply path and otherwise dropped (the director does not route).
+
+pub mod from_config;
+
+use crate::check::executor::ProbeExecutor;
+use crate::check::{Checkers, DestAction};
+use crate::config::model::KeepalivedConfig;
+use crate::event::{DestChange, Event};
+use crate::host::{Iface, Inbound, Ipv4Cidr, LinuxStack, StackConfig};
+use crate::ipvs::{Ipvs, IpvsConfig, ServiceKey, Verdict};
+use crate::node::{ControlError, Node, PortId, ProcessAction, Transmit, process_list};
+use crate::time::Instant;
+use crate::vrrp::VrrpProcess;
+use from_config::{DirectorPlan, DirectorPort, ServicePlan};
+use rand_chacha::ChaCha12Rng;
+use rand_core::SeedableRng;
+use std::collections::VecDeque;
+use std::net::Ipv4Addr;
+
+/// What a director is built from.
+#[derive(Clone, Debug)]
+pub struct DirectorConfig {
+    pub ports: Vec<DirectorPort>,
+    pub gateway: Option<Ipv4Addr>,
+    /// keepalived's parsed configuration (already validated; diagnostics are the caller's).
+    pub keepalived: KeepalivedConfig,
+    /// Seeds the node's own random stream (TCP ISNs, checker warm-up, `twos`).
+    pub seed: u64,
+}
+
+/// One director node.
+pub struct Director {
+    config: DirectorConfig,
+    plan: DirectorPlan,
+    stack: LinuxStack,
+    ipvs: Ipvs,
+    vrrp: Option<VrrpProcess>,
+    checkers: Option<Checkers>,
+    probes: ProbeExecutor,
+    /// Whether keepalived runs. It does not when its configuration makes it exit at start.
+    running: bool,
+    rng: ChaCha12Rng,
+    events: VecDeque<Event>,
+    out: VecDeque<Transmit>,
+}
+
+const PROCESSES: &[&str] = &["keepalived"];
+
+impl Director {
+    /// Builds the director; keepalived starts at the first `handle_timeout` (time zero).
+    pub fn new(config: DirectorConfig) -> Self {
+        let plan = from_config::plan(&config.keepalived, &config.ports);
+        let stack = Self::new_stack(&config);
+        let ipvs = Self::new_ipvs(&config);
+        let rng = ChaCha12Rng::seed_from_u64(config.seed);
+        let mut d = Director {
+            config,
+            plan,
+            stack,
+            ipvs,
+            vrrp: None,
+            checkers: None,
+            probes: ProbeExecutor::new(),
+            running: false,
+            rng,
+            events: VecDeque::new(),
+            out: VecDeque::new(),
+        };
+        d.start_keepalived(Instant::ZERO);
+        d
+    }
+
+    fn new_stack(config: &DirectorConfig) -> LinuxStack {
+        let mut sc = StackConfig::new(config.seed ^ 0x5eed_57ac);
+        for p in &config.ports {
+            sc = sc.with_port(p.mac, Ipv4Cidr::new(p.addr, p.prefix_len));
+        }
+        sc.gateway = config.gateway;
+        LinuxStack::new(sc)
+    }
+
+    fn new_ipvs(config: &DirectorConfig) -> Ipvs {
+        let local_addr = config
+            .ports
+            .first()
+            .map_or(Ipv4Addr::UNSPECIFIED, |p| p.addr);
+        Ipvs::new(IpvsConfig {
+            local_addr,
+            ..IpvsConfig::default()
+        })
+    }
+
+    /// What the director runs, after mapping keepalived.conf.
+    pub fn plan(&self) -> &DirectorPlan {
+        &self.plan
+    }
+
+    pub fn ipvs(&self) -> &Ipvs {
+        &self.ipvs
+    }
+
+    pub fn stack(&self) -> &LinuxStack {
+        &self.stack
+    }
+
+    pub fn vrrp(&self) -> Option<&VrrpProcess> {
+        self.vrrp.as_ref()
+    }
+
+    /// Whether keepalived is running.
+    pub fn keepalived_running(&self) -> bool {
+        self.running
+    }
+
+    fn start_keepalived(&mut self, now: Instant) {
+        if self.running || self.config.keepalived.startup_failure.is_some() {
+            return;
+        }
+        self.running = true;
+        self.vrrp = match VrrpProcess::new(self.plan.vrrp.clone()) {
+            Ok(mut v) => {
+                v.start(now);
+                Some(v)
+            }
+            Err(_) => None,
+        };
+        self.checkers = match Checkers::new(self.plan.checks.clone()) {
+            Ok(mut c) => {
+                c.start(now, &mut self.rng);
+                Some(c)
+            }
+            Err(_) => None,
+        };
+        self.pump(now);
+    }
+
+    fn stop_keepalived(&mut self, now: Instant, graceful: bool) {
+        if !self.running {
+            return;
+        }
+        self.running = false;
+        if let Some(v) = &mut self.vrrp {
+            if graceful { v.stop(now) } else { v.crash(now) }
+        }
+        if let Some(c) = &mut self.checkers {
+            if graceful { c.stop(now) } else { c.crash(now) }
+        }
+        let (_, sockets) = self.stack.iface_and_sockets();
+        self.probes.cancel_all(sockets);
+        self.pump(now);
+    }
+
+    fn service_plan(&self, vs: usize) -> Option<&ServicePlan> {
+        self.plan.services.get(vs)
+    }
+
+    fn key(&self, vs: usize) -> Option<ServiceKey> {
+        self.service_plan(vs).map(|s| s.service.key)
+    }
+
+    /// Applies one of the checker's IPVS operations, logging `ipvs.dest` for dest changes.
+    fn apply(&mut self, action: DestAction) {
+        match action {
+            DestAction::AddService { vs } => {
+                if let Some(p) = self.service_plan(vs) {
+                    let cfg = p.service;
+                    let _ = self.ipvs.add_service(cfg);
+                }
+            }
+            DestAction::RemoveService { vs } => {
+                if let Some(key) = self.key(vs) {
+                    let _ = self.ipvs.delete_service(&key);
+                }
+            }
+            DestAction::Add { vs, rs, weight } => {
+                let Some(p) = self.service_plan(vs) else {
+                    return;
+                };
+                let name = p.name.clone();
+                let key = p.service.key;
+                let cfg = p
+                    .dests
+                    .iter()
+                    .chain(p.sorry.iter())
+                    .find(|d| d.addr == *rs.ip() && d.port == rs.port())
+                    .cloned();
+                let Some(cfg) = cfg else { return };
+                if self.ipvs.add_dest(&key, cfg.weight(weight)).is_ok() {
+                    self.events.push_back(Event::IpvsDest {
+                        vs: name,
+                        rs: rs.to_string(),
+                        change: DestChange::Added,
+                        weight,
+                    });
+                }
+            }
+            DestAction::SetWeight { vs, rs, weight } => {
+                let Some(p) = self.service_plan(vs) else {
+                    return;
+                };
+                let (name, key) = (p.name.clone(), p.service.key);
+                let cfg = p
+                    .dests
+                    .iter()
+                    .chain(p.sorry.iter())
+                    .find(|d| d.addr == *rs.ip() && d.port == rs.port())
+                    .cloned();
+                let Some(cfg) = cfg else { return };
+                if self.ipvs.edit_dest(&key, cfg.weight(weight)).is_ok() {
+                    self.events.push_back(Event::IpvsDest {
+                        vs: name,
+                        rs: rs.to_string(),
+                        change: DestChange::Weight,
+                        weight,
+                    });
+                }
+            }
+            DestAction::Remove { vs, rs } => {
+                let Some(p) = self.service_plan(vs) else {
+                    return;
+                };
+                let (name, key) = (p.name.clone(), p.service.key);
+                if self.ipvs.delete_dest(&key, *rs.ip(), rs.port()).is_ok() {
+                    self.events.push_back(Event::IpvsDest {
+                        vs: name,
+                        rs: rs.to_string(),
+                        change: DestChange::Removed,
+                        weight: 0,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Moves work between the parts until nothing is left to do at `now`.
+    fn pump(&mut self, now: Instant) {
+        loop {
+            let mut progressed = false;
+            if let Some(v) = &mut self.vrrp {
+                while let Some(change) = v.poll_vip_change() {
+                    progressed = true;
+                    if change.added {
+                        self.stack
+                            .add_address(Iface::Port(change.port), Ipv4Cidr::new(change.ip, 32));
+                    } else {
+                        self.stack
+                            .remove_address(Iface::Port(change.port), change.ip);
+                    }
+                }
+                while let Some(tx) = v.poll_transmit() {
+                    self.out.push_back(tx);
+                }
+                while let Some(e) = v.poll_event() {
+                    self.events.push_back(e);
+                }
+            }
+            if let Some(c) = &mut self.checkers {
+                while let Some(req) = c.poll_probe() {
+                    progressed = true;
+                    let (iface, sockets) = self.stack.iface_and_sockets();
+                    self.probes.start(now, &req, iface, sockets);
+                }
+                let mut actions = Vec::new();
+                while let Some(a) = c.poll_dest_action() {
+                    actions.push(a);
+                }
+                while let Some(e) = c.poll_event() {
+                    self.events.push_back(e);
+                }
+                while c.poll_notification().is_some() {}
+                for a in actions {
+                    progressed = true;
+                    self.apply(a);
+                }
+            }
+            self.stack.poll(now);
+            let (_, sockets) = self.stack.iface_and_sockets();
+            self.probes.poll(now, sockets);
+            while let Some((id, outcome)) = self.probes.poll_outcome() {
+                progressed = true;
+                if let Some(c) = &mut self.checkers {
+                    c.handle_probe_result(now, id, outcome);
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        while let Some(tx) = self.stack.poll_transmit() {
+            self.out.push_back(tx);
+        }
+        while let Some(e) = self.stack.poll_event() {
+            self.events.push_back(e);
+        }
+    }
+
+    fn handle_ipv4(&mut self, now: Instant, packet: &[u8], local: bool) {
+        let verdict = if local {
+            self.ipvs.process_inbound(now, packet, &mut self.rng)
+        } else {
+            self.ipvs.process_outbound(now, packet, &mut self.rng)
+        };
+        match verdict {
+            Verdict::Forward { next_hop, packet } => {
+                // The verdict's next hop is the RIP (or a NAT client); route it like the
+                // kernel's output path would, through the gateway when off-link.
+                if let Some(route) = self.stack.route(next_hop) {
+                    let _ = self
+                        .stack
+                        .send_ipv4_via(now, route.port, route.next_hop, &packet);
+                }
+            }
+            Verdict::LocalDeliver if local => self.stack.deliver_local(now, packet),
+            Verdict::Reply(packet) => {
+                let _ = self.stack.send_ipv4(now, &packet);
+            }
+            Verdict::LocalDeliver | Verdict::Pass | Verdict::Drop(_) => {}
+        }
+    }
+}
+
+impl Node for Director {
+    fn handle_frame(&mut self, now: Instant, port: PortId, frame: &[u8]) {
+        if self.running
+            && let Some(v) = &mut self.vrrp
+            && v.handle_frame(now, port, frame)
+        {
+            self.pump(now);
+            return;
+        }
+        match self.stack.classify(now, port, frame) {
+            Inbound::Done => {}
+            Inbound::Ipv4 { packet, local, .. } => {
+                let packet = packet.to_vec();
+                self.handle_ipv4(now, &packet, local);
+            }
+        }
+        self.pump(now);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.stack.handle_timeout(now);
+        self.ipvs.handle_timeout(now);
+        if self.running {
+            if let Some(v) = &mut self.vrrp {
+                v.handle_timeout(now);
+            }
+            if let Some(c) = &mut self.checkers {
+                c.handle_timeout(now);
+            }
+        }
+        self.pump(now);
+    }
+
+    fn control(
+        &mut self,
+        now: Instant,
+        process: &str,
+        action: ProcessAction,
+    ) -> Result<(), ControlError> {
+        if process != "keepalived" {
+            return Err(ControlError::NoSuchProcess(
+                process.to_string(),
+                process_list(PROCESSES),
+            ));
+        }
+        match action {
+            ProcessAction::Stop => self.stop_keepalived(now, true),
+            ProcessAction::Crash => self.stop_keepalived(now, false),
+            ProcessAction::Start => self.start_keepalived(now),
+        }
+        Ok(())
+    }
+
+    fn processes(&self) -> &[&'static str] {
+        PROCESSES
+    }
+
+    fn handle_link(&mut self, now: Instant, port: PortId, up: bool) {
+        if self.running
+            && let Some(v) = &mut self.vrrp
+        {
+            v.set_link(now, port, up);
+        }
+        if !up {
+            self.stack.flush_neighbours(port);
+        }
+        self.pump(now);
+    }
+
+    fn power(&mut self, now: Instant, on: bool) {
+        if on {
+            self.stack = Self::new_stack(&self.config);
+            self.ipvs = Self::new_ipvs(&self.config);
+            self.probes = ProbeExecutor::new();
+            self.start_keepalived(now);
+        } else {
+            self.stop_keepalived(now, false);
+            self.out.clear();
+        }
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.out.pop_front()
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        [
+            self.stack.poll_timeout(),
+            self.ipvs.poll_timeout(),
+            self.probes.poll_timeout(),
+            self.running
+                .then(|| self.vrrp.as_ref().and_then(VrrpProcess::poll_timeout))
+                .flatten(),
+            self.running
+                .then(|| self.checkers.as_ref().and_then(Checkers::poll_timeout))
+                .flatten(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+}
