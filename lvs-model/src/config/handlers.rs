@@ -30,7 +30,7 @@ pub(crate) fn port_or_none(p: Option<&Token>) -> Option<&Token> {
     p.filter(|t| !t.text.trim_start_matches('0').is_empty())
 }
 
-impl Parser<'_, '_> {
+impl Parser<'_> {
     /// keepalived's `inet_stosockaddr` with a port: the port is read with `read_unsigned`
     /// (1..65535), whose messages are printed.
     pub(crate) fn stosockaddr(&mut self, ip: &str, port: Option<&Token>) -> Option<(IpAddr, u16)> {
@@ -589,11 +589,7 @@ impl Parser<'_, '_> {
 }
 
 /// Notify-style script keyword: re-tokenised from the raw line with quotes and escapes.
-pub(crate) fn script_args(
-    p: &mut Parser<'_, '_>,
-    line: &Line,
-    toks: &[Token],
-) -> Option<NotifyScript> {
+pub(crate) fn script_args(p: &mut Parser<'_>, line: &Line, toks: &[Token]) -> Option<NotifyScript> {
     let raw = line.text.as_string();
     let rest = raw
         .trim_start()

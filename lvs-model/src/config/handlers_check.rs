@@ -12,7 +12,7 @@ use std::time::Duration;
 const TIMER_HZ: u64 = 1_000_000;
 const LVS_MAX_TIMEOUT: u64 = 86400 * 31;
 
-impl Parser<'_, '_> {
+impl Parser<'_> {
     pub(crate) fn h_vs_header(&mut self, toks: &[Token]) -> Result<(), Exit> {
         let p1 = self.arg(toks, 1)?.clone();
         let p2 = toks.get(2).cloned();
@@ -341,8 +341,8 @@ impl Parser<'_, '_> {
                 }
             }
             "notify_up" | "notify_down" => {
-                let line = self.cur.clone().unwrap();
-                if let Some(s) = script_args(self, &line, toks) {
+                let line = self.cur.expect("a line was read");
+                if let Some(s) = script_args(self, line, toks) {
                     let s = s.args.join(" ");
                     let r = self.rs_mut().unwrap();
                     if kw == "notify_up" {

@@ -18,7 +18,7 @@ fn family(a: &IpAddr) -> AddressFamily {
     }
 }
 
-impl Parser<'_, '_> {
+impl Parser<'_> {
     fn cur_inst(&mut self) -> Option<&mut super::parser::InstB> {
         self.st.insts.last_mut()
     }
@@ -932,7 +932,7 @@ impl Parser<'_, '_> {
                 }
                 for (l, item) in items {
                     let loc = crate::config::model::Location {
-                        file: self.r.sources.name(l.file).to_string(),
+                        file: self.input.sources.name(l.file).to_string(),
                         line: l.line,
                     };
                     for t in item {
@@ -977,8 +977,8 @@ impl Parser<'_, '_> {
             }
             "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
                 let _ = self.arg(toks, 1)?;
-                let line = self.cur.clone().unwrap();
-                if let Some(s) = script_args(self, &line, toks) {
+                let line = self.cur.expect("a line was read");
+                if let Some(s) = script_args(self, line, toks) {
                     let n = &mut self.st.syncs.last_mut().unwrap().0.notify;
                     match toks[0].text.as_str() {
                         "notify_master" => n.master = Some(s),

@@ -21,6 +21,8 @@ const MAXBUF: usize = 1024;
 const MAX_INCLUDE_DEPTH: usize = 32;
 /// Substitution rounds per line (a self-referencing `$A=$A` would make keepalived spin forever).
 const MAX_SUBST_ROUNDS: usize = 16;
+/// Files `include` may open in one parse.
+const MAX_INCLUDED_FILES: usize = 256;
 
 /// Text with the source column of each byte.
 #[derive(Clone, Debug, Default)]
@@ -108,6 +110,10 @@ pub(crate) struct Reader<'a> {
     pub diags: Vec<Diagnostic>,
     /// Work counter: bytes scanned plus lines produced (for the linear-work property).
     pub steps: u64,
+    /// Bytes that substitution may still add (keeps the work linear in the input).
+    expansion_budget: usize,
+    /// Files that may still be opened by `include`.
+    open_budget: usize,
     /// Location of the last physical line read.
     pub cur_file: FileId,
     pub cur_line: u32,
@@ -135,6 +141,8 @@ impl<'a> Reader<'a> {
             config_id,
             diags: Vec::new(),
             steps: 0,
+            expansion_budget: 0,
+            open_budget: MAX_INCLUDED_FILES,
             cur_file: 0,
             cur_line: 0,
         };
@@ -164,6 +172,9 @@ impl<'a> Reader<'a> {
     }
 
     fn push_file(&mut self, name: &str, bytes: Vec<u8>) {
+        self.expansion_budget = self
+            .expansion_budget
+            .saturating_add(4 * bytes.len() + 65_536);
         let id = self.sources.add(name, &bytes);
         self.texts.push(bytes);
         self.stack.push(Cursor {
@@ -367,7 +378,7 @@ impl<'a> Reader<'a> {
             }
         };
         self.split_braces(&mut line);
-        self.steps += 1;
+        self.steps += 1 + line.text.b.len() as u64;
         Some(line)
     }
 
@@ -555,6 +566,20 @@ impl<'a> Reader<'a> {
             if l.text.b.len() - (repl_end - i) + value.len() >= MAXBUF {
                 break;
             }
+            let added = value.len() + more.iter().map(Vec::len).sum::<usize>();
+            if added > self.expansion_budget {
+                self.note(
+                    l.file,
+                    l.line,
+                    l.text.col_at(i),
+                    1,
+                    "substitution-budget",
+                    "parameter substitution would expand the configuration more than 4 times its size; lvslab stops substituting".to_string(),
+                    "keepalived would keep expanding",
+                );
+                break;
+            }
+            self.expansion_budget -= added;
             found = true;
             let col = l.text.col_at(i);
             l.text.b.splice(i..repl_end, value.iter().copied());
@@ -645,9 +670,27 @@ impl<'a> Reader<'a> {
             );
             return true;
         }
-        // The last match must be read first: push in reverse so the stack pops in order.
         let mut opened = Vec::new();
         for path in &res.paths {
+            let open_now = self.stack.iter().any(|c| {
+                self.sources.name(c.file) == source::normalize(path)
+                    || self.sources.name(c.file) == path.as_str()
+            });
+            if open_now || self.open_budget == 0 {
+                self.note(
+                    l.file,
+                    l.line,
+                    col,
+                    pattern.len() as u32,
+                    "include-cycle",
+                    format!(
+                        "'{path}' is already being read (or too many includes); lvslab skips it"
+                    ),
+                    "keepalived would include it again until it runs out of file descriptors",
+                );
+                continue;
+            }
+            self.open_budget -= 1;
             if let Some(bytes) = self.loader.read(path) {
                 opened.push((path.clone(), bytes));
             }
@@ -728,6 +771,41 @@ impl<'a> Reader<'a> {
                 self.block_depth = 0;
             }
         }
+    }
+}
+
+/// One logical line with its words.
+pub(crate) struct Lexed {
+    pub line: Line,
+    pub toks: Option<Vec<Token>>,
+}
+
+/// The whole input as keepalived's `read_line` + `alloc_strvec` deliver it. The lexer does not
+/// depend on the parser, so the three passes share one lexing.
+pub(crate) struct Input {
+    pub lines: Vec<Lexed>,
+    pub sources: SourceMap,
+    /// Unbalanced `{` at the end of input.
+    pub block_depth: i64,
+    pub diags: Vec<Diagnostic>,
+    pub steps: u64,
+}
+
+/// Lexes `main` and everything it includes.
+pub(crate) fn lex(loader: &dyn SourceLoader, main: &str, config_id: Option<String>) -> Input {
+    let mut r = Reader::new(loader, main, None, config_id);
+    let mut lines = Vec::new();
+    while let Some(line) = r.read_line() {
+        let toks = tokenize(&line, &mut r.diags);
+        r.steps += toks.as_ref().map_or(1, |t| t.len() as u64 + 1);
+        lines.push(Lexed { line, toks });
+    }
+    Input {
+        lines,
+        sources: r.sources,
+        block_depth: r.block_depth,
+        diags: r.diags,
+        steps: r.steps,
     }
 }
 

@@ -34,7 +34,6 @@ pub use model::*;
 pub use source::{FileId, MemoryFiles, SourceLoader, SourceMap};
 
 use keywords::Pass;
-use lexer::Reader;
 use parser::Parser;
 
 /// Options of a parse.
@@ -108,38 +107,40 @@ impl Parsed {
 
 /// Parses `path` (read through `loader`) as keepalived 2.2.7 would.
 pub fn parse(loader: &dyn SourceLoader, path: &str, opts: &ParseOptions) -> Parsed {
-    let mut diags = Vec::new();
-    let mut steps = 0u64;
+    let input = lexer::lex(loader, path, opts.config_id.clone());
+    let mut diags = input.diags.clone();
+    let mut steps = input.steps;
     let mut config = KeepalivedConfig::default();
+    let exit_failure = |p: &Parser<'_>| StartupFailure {
+        reason: "keepalived's parser exits on a missing parameter".into(),
+        location: Some(p.loc()),
+    };
 
     // Parent: global_defs.
-    let mut r = Reader::new(loader, path, None, opts.config_id.clone());
-    let mut p = Parser::new(&mut r, Pass::Parent, GlobalDefs::default());
+    let mut p = Parser::new(&input, Pass::Parent, GlobalDefs::default());
     p.run();
     let global = std::mem::take(&mut p.st.global);
     let mut raw = std::mem::take(&mut p.st.raw);
     let mut seen = std::mem::take(&mut p.not_simulated_seen);
-    let exited_parent = p.exited;
-    drop(p);
-    steps += r.steps;
-    diags.append(&mut r.diags);
-    let sources = r.sources.clone();
+    if p.exited {
+        config.startup_failure = Some(exit_failure(&p));
+    }
+    steps += p.steps;
+    diags.append(&mut p.diags);
 
     // VRRP child.
-    let mut r = Reader::new(loader, path, None, opts.config_id.clone());
-    let mut p = Parser::new(&mut r, Pass::Vrrp, global.clone());
+    let mut p = Parser::new(&input, Pass::Vrrp, global.clone());
     p.not_simulated_seen = seen;
     p.run();
     if !p.exited {
         let (insts, groups, fail) = p.complete_vrrp();
         config.vrrp_instances = insts;
         config.sync_groups = groups;
-        config.startup_failure = fail;
-    } else {
-        config.startup_failure = Some(StartupFailure {
-            reason: "keepalived's parser exits on a missing parameter".into(),
-            location: Some(p.loc()),
-        });
+        if config.startup_failure.is_none() {
+            config.startup_failure = fail;
+        }
+    } else if config.startup_failure.is_none() {
+        config.startup_failure = Some(exit_failure(&p));
     }
     config.vrrp_scripts =
         p.st.scripts
@@ -150,35 +151,25 @@ pub fn parse(loader: &dyn SourceLoader, path: &str, opts: &ParseOptions) -> Pars
             .collect();
     raw.append(&mut p.st.raw);
     seen = std::mem::take(&mut p.not_simulated_seen);
-    drop(p);
-    steps += r.steps;
-    diags.append(&mut r.diags);
+    steps += p.steps;
+    diags.append(&mut p.diags);
 
     // Checker child.
-    let mut r = Reader::new(loader, path, None, opts.config_id.clone());
-    let mut p = Parser::new(&mut r, Pass::Check, global.clone());
+    let mut p = Parser::new(&input, Pass::Check, global.clone());
     p.not_simulated_seen = seen;
     p.run();
     if !p.exited {
         config.virtual_servers = p.complete_check();
     } else if config.startup_failure.is_none() {
-        config.startup_failure = Some(StartupFailure {
-            reason: "keepalived's parser exits on a missing parameter".into(),
-            location: Some(p.loc()),
-        });
+        config.startup_failure = Some(exit_failure(&p));
     }
     config.virtual_server_groups = std::mem::take(&mut p.st.vsgs);
     raw.append(&mut p.st.raw);
+    steps += p.steps;
+    diags.append(&mut p.diags);
     drop(p);
-    steps += r.steps;
-    diags.append(&mut r.diags);
 
-    if exited_parent && config.startup_failure.is_none() {
-        config.startup_failure = Some(StartupFailure {
-            reason: "keepalived's parser exits on a missing parameter".into(),
-            location: None,
-        });
-    }
+    let sources = input.sources;
     if config.startup_failure.is_none()
         && let Some(d) = diags.iter().find(|d| d.effect == Effect::Crash)
     {

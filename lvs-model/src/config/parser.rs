@@ -4,8 +4,9 @@
 
 use super::diag::{Diagnostic, Effect, Severity};
 use super::keywords::{Blk, Pass, lookup, root_group};
-use super::lexer::{Line, Reader, Token, tokenize};
+use super::lexer::{Input, Line, Token};
 use super::model::*;
+use super::source::FileId;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -140,8 +141,12 @@ pub(crate) struct State {
     pub raw: Vec<RawStatement>,
 }
 
-pub(crate) struct Parser<'r, 'a> {
-    pub r: &'r mut Reader<'a>,
+pub(crate) struct Parser<'l> {
+    pub input: &'l Input,
+    pos: usize,
+    pub diags: Vec<Diagnostic>,
+    /// Logical lines visited (work counter).
+    pub steps: u64,
     pub pass: Pass,
     pub(crate) skip_sublevel: i64,
     kw_level: u32,
@@ -150,13 +155,16 @@ pub(crate) struct Parser<'r, 'a> {
     /// Block description for raw statements, e.g. `vrrp_instance VI_1`.
     pub ctx: Vec<String>,
     pub not_simulated_seen: BTreeSet<String>,
-    pub cur: Option<Line>,
+    pub cur: Option<&'l Line>,
 }
 
-impl<'r, 'a> Parser<'r, 'a> {
-    pub fn new(r: &'r mut Reader<'a>, pass: Pass, global: GlobalDefs) -> Self {
+impl<'l> Parser<'l> {
+    pub fn new(input: &'l Input, pass: Pass, global: GlobalDefs) -> Self {
         Parser {
-            r,
+            input,
+            pos: 0,
+            diags: Vec::new(),
+            steps: 0,
             pass,
             skip_sublevel: 0,
             kw_level: 0,
@@ -174,8 +182,8 @@ impl<'r, 'a> Parser<'r, 'a> {
     /// Parses the whole input; afterwards reports unbalanced `{`.
     pub fn run(&mut self) {
         self.process_stream(Blk::Root, false);
-        if !self.exited && self.r.block_depth > 0 {
-            let d = self.r.block_depth;
+        if !self.exited && self.input.block_depth > 0 {
+            let d = self.input.block_depth;
             self.push_diag_noline(
                 Severity::Error,
                 Effect::None,
@@ -186,23 +194,29 @@ impl<'r, 'a> Parser<'r, 'a> {
         }
     }
 
-    pub fn loc(&self) -> Location {
-        let (file, line) = self
-            .cur
-            .as_ref()
+    /// File and line of the last line read.
+    fn last_pos(&self) -> (FileId, u32) {
+        self.cur
+            .or_else(|| self.input.lines.last().map(|l| &l.line))
             .map(|l| (l.file, l.line))
-            .unwrap_or((self.r.cur_file, self.r.cur_line));
+            .unwrap_or((0, 0))
+    }
+
+    pub fn loc(&self) -> Location {
+        let (file, line) = self.last_pos();
         Location {
-            file: self.r.sources.name(file).to_string(),
+            file: self.input.sources.name(file).to_string(),
             line,
         }
     }
 
-    fn read(&mut self) -> Option<(Line, Option<Vec<Token>>)> {
-        let line = self.r.read_line()?;
-        let toks = tokenize(&line, &mut self.r.diags);
-        self.cur = Some(line.clone());
-        Some((line, toks))
+    fn read(&mut self) -> Option<(&'l Line, Option<&'l [Token]>)> {
+        let input: &'l Input = self.input;
+        let lx = input.lines.get(self.pos)?;
+        self.pos += 1;
+        self.steps += 1;
+        self.cur = Some(&lx.line);
+        Some((&lx.line, lx.toks.as_deref()))
     }
 
     /// Reports at the current logical line, pointing at `tok` (or the line start).
@@ -241,21 +255,18 @@ impl<'r, 'a> Parser<'r, 'a> {
         message: String,
         help: Option<String>,
     ) {
-        let (file, line, col0) = match &self.cur {
+        let (file, line, col0) = match self.cur {
             Some(l) => (l.file, l.line, l.text.col.first().copied().unwrap_or(0)),
-            None => (self.r.cur_file, self.r.cur_line, 0),
+            None => {
+                let (f, l) = self.last_pos();
+                (f, l, 0)
+            }
         };
         let (col, len) = match tok {
             Some(t) => (t.col, t.len),
-            None => (
-                col0,
-                self.cur
-                    .as_ref()
-                    .map(|l| l.text.b.len() as u32)
-                    .unwrap_or(1),
-            ),
+            None => (col0, self.cur.map(|l| l.text.b.len() as u32).unwrap_or(1)),
         };
-        self.r.diags.push(Diagnostic {
+        self.diags.push(Diagnostic {
             file,
             line,
             byte_col: col,
@@ -292,7 +303,7 @@ impl<'r, 'a> Parser<'r, 'a> {
     ) {
         let (file, line) = match at {
             Some(l) => (
-                self.r
+                self.input
                     .sources
                     .files
                     .iter()
@@ -300,10 +311,10 @@ impl<'r, 'a> Parser<'r, 'a> {
                     .unwrap_or(0),
                 l.line,
             ),
-            None => (self.r.cur_file, self.r.cur_line),
+            None => self.last_pos(),
         };
         let col = self
-            .r
+            .input
             .sources
             .get(file)
             .map(|f| {
@@ -312,12 +323,12 @@ impl<'r, 'a> Parser<'r, 'a> {
             })
             .unwrap_or(0);
         let len = self
-            .r
+            .input
             .sources
             .get(file)
             .map(|f| f.line_text(line).trim().len() as u32)
             .unwrap_or(1);
-        self.r.diags.push(Diagnostic {
+        self.diags.push(Diagnostic {
             file,
             line,
             byte_col: col,
@@ -378,7 +389,7 @@ impl<'r, 'a> Parser<'r, 'a> {
             let Some(toks) = toks else {
                 continue;
             };
-            let str0 = toks[0].text.clone();
+            let str0 = toks[0].text.as_str();
             if self.skip_sublevel == -1 {
                 if str0 == "{" {
                     self.skip_sublevel = 1;
@@ -388,9 +399,9 @@ impl<'r, 'a> Parser<'r, 'a> {
                 self.skip_sublevel = 0;
             }
             if self.skip_sublevel != 0 {
-                let mut last = String::new();
-                for t in &toks {
-                    last = t.text.clone();
+                let mut last = "";
+                for t in toks {
+                    last = t.text.as_str();
                     if t.text == "{" {
                         self.skip_sublevel += 1;
                     } else if t.text == "}" {
@@ -430,12 +441,12 @@ impl<'r, 'a> Parser<'r, 'a> {
             if str0 == "}" && self.kw_level > 0 {
                 break;
             }
-            let Some(sub) = lookup(blk, &str0) else {
-                self.unknown_keyword(blk, &toks);
+            let Some(sub) = lookup(blk, str0) else {
+                self.unknown_keyword(blk, toks);
                 continue;
             };
             let active = if blk == Blk::Root {
-                root_group(&str0).is_some_and(|(g, _)| self.pass.active(g))
+                root_group(str0).is_some_and(|(g, _)| self.pass.active(g))
             } else {
                 true
             };
@@ -450,12 +461,12 @@ impl<'r, 'a> Parser<'r, 'a> {
             let mut bob_needed = false;
             if sub.is_some() {
                 if toks.last().is_some_and(|t| t.text == "{") && toks.len() > 1 {
-                    toks.pop();
+                    toks = &toks[..toks.len() - 1];
                 } else {
                     bob_needed = true;
                 }
             }
-            if active && self.handle(blk, &toks, &line).is_err() {
+            if active && self.handle(blk, toks, line).is_err() {
                 break;
             }
             if let Some(sub) = sub {
@@ -499,10 +510,11 @@ impl<'r, 'a> Parser<'r, 'a> {
     }
 
     /// keepalived's `alloc_value_block`: the item lines of a `{ ... }` value block.
-    pub fn value_block(&mut self, toks: &[Token]) -> Vec<(Line, Vec<Token>)> {
+    pub fn value_block(&mut self, toks: &[Token]) -> Vec<(&'l Line, Vec<Token>)> {
         let mut items = Vec::new();
         let mut need_bob = true;
         let mut first: Option<Vec<Token>> = None;
+        let mut first_eob = false;
         if toks.len() > 1 {
             if toks[1].text == "{" {
                 need_bob = false;
@@ -510,6 +522,7 @@ impl<'r, 'a> Parser<'r, 'a> {
                     let mut v = toks[2..].to_vec();
                     if v.last().is_some_and(|t| t.text == "}") {
                         v.pop();
+                        first_eob = true;
                     }
                     first = Some(v);
                 }
@@ -523,39 +536,37 @@ impl<'r, 'a> Parser<'r, 'a> {
                 );
             }
         }
-        loop {
-            let (line, mut vec, from_first) = if let Some(v) = first.take() {
-                (self.cur.clone().unwrap_or_else(dummy_line), v, true)
-            } else {
-                let Some((line, toks)) = self.read() else {
-                    break;
-                };
-                let Some(v) = toks else {
-                    continue;
-                };
-                (line, v, false)
+        if let Some(v) = first.take() {
+            if let (Some(l), false) = (self.cur, v.is_empty()) {
+                items.push((l, v));
+            }
+            if first_eob {
+                return items;
+            }
+        }
+        while let Some((line, toks)) = self.read() {
+            let Some(mut vec) = toks else {
+                continue;
             };
-            let mut had_eob = from_first && toks.last().is_some_and(|t| t.text == "}");
-            if !from_first {
-                if need_bob {
-                    need_bob = false;
-                    if vec[0].text == "{" {
-                        if vec.len() == 1 {
-                            continue;
-                        }
-                        vec.remove(0);
-                    }
-                }
-                if vec.last().is_some_and(|t| t.text == "}") {
+            if need_bob {
+                need_bob = false;
+                if vec[0].text == "{" {
                     if vec.len() == 1 {
-                        break;
+                        continue;
                     }
-                    had_eob = true;
-                    vec.pop();
+                    vec = &vec[1..];
                 }
             }
+            let mut had_eob = false;
+            if vec.last().is_some_and(|t| t.text == "}") {
+                if vec.len() == 1 {
+                    break;
+                }
+                had_eob = true;
+                vec = &vec[..vec.len() - 1];
+            }
             if !vec.is_empty() {
-                items.push((line, vec));
+                items.push((line, vec.to_vec()));
             }
             if had_eob {
                 break;
@@ -777,14 +788,6 @@ impl<'r, 'a> Parser<'r, 'a> {
         self.read_decimal(tok, min_us, max, 6, ignore_error)
             .map(Duration::from_micros)
             .map_err(|e| e.map(Duration::from_micros))
-    }
-}
-
-fn dummy_line() -> Line {
-    Line {
-        file: 0,
-        line: 0,
-        text: Default::default(),
     }
 }
 

@@ -34,7 +34,7 @@ fn fmt_vs(v: &VsB) -> String {
     }
 }
 
-impl Parser<'_, '_> {
+impl Parser<'_> {
     fn vmsg(
         &mut self,
         at: &Location,
