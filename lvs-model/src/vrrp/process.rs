@@ -375,6 +375,18 @@ impl VrrpProcess {
             self.stats.unknown_port += 1;
             return true;
         };
+        // The NIC only passes frames for our MAC, broadcast, or a multicast group we joined.
+        let dst_mac = eth.dst_addr();
+        let joined = |m: EthernetAddress| {
+            self.instances
+                .iter()
+                .zip(&self.tracks)
+                .any(|(i, t)| t.iface == ifx && wire::multicast_mac(i.config().mcast_group) == m)
+        };
+        if dst_mac != self.interfaces[ifx].mac && !dst_mac.is_broadcast() && !joined(dst_mac) {
+            self.stats.not_for_us += 1;
+            return true;
+        }
         let (src, dst) = (ip.src_addr(), ip.dst_addr());
         if src == self.interfaces[ifx].ip {
             self.stats.own_packet += 1;
