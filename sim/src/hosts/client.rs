@@ -1,0 +1,488 @@
+//! [`HttpClient`]: a load generator host (process `client`) that GETs a URL and logs every
+//! request as `Event::HttpRequest` when it ends.
+//!
+//! Requests start at a fixed interval (open loop, deterministic spacing) or keep a fixed number
+//! in flight (closed loop). Each uses a new TCP connection with HTTP/1.0, or reuses idle
+//! HTTP/1.1 keep-alive connections. A request ends with the full response, or with an error:
+//! `refused` (RST in answer to the SYN), `reset` (RST or FIN before a complete response once
+//! established — curl's "Empty reply from server" counts here too) or `timeout` (no complete
+//! response within the per-request timeout; the connection is then closed, as curl does).
+//!
+//! Process faults: `stop client` starts no new requests and lets those in flight finish;
+//! `crash client` abandons them (the kernel closes their sockets, nothing is logged);
+//! `start client` resumes from now. Power off/on loses the whole host.
+
+use super::http::{Parsed, parse_response, server_from_body};
+use lvs_model::event::{Event, HttpError};
+use lvs_model::host::{LinuxStack, SocketHandle, StackConfig, tcp};
+use lvs_model::node::{ControlError, Node, PortId, ProcessAction, Transmit, process_list};
+use lvs_model::time::{Duration, Instant};
+use std::collections::VecDeque;
+use std::net::SocketAddrV4;
+
+/// How requests are paced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Load {
+    /// One request every `interval`, whatever is still in flight.
+    Interval(Duration),
+    /// Keep this many requests in flight; a finished one starts the next at once.
+    Concurrency(u32),
+}
+
+impl Load {
+    /// `n` requests per second, evenly spaced (1/n s apart, to the nanosecond).
+    pub fn per_second(n: u32) -> Load {
+        Load::Interval(Duration::from_nanos(1_000_000_000 / u64::from(n.max(1))))
+    }
+}
+
+/// How an [`HttpClient`] is set up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpClientConfig {
+    /// The name logged in `Event::HttpRequest::client`.
+    pub name: String,
+    pub stack: StackConfig,
+    /// Where to connect, e.g. the VIP port 80.
+    pub target: SocketAddrV4,
+    pub path: String,
+    pub load: Load,
+    /// HTTP/1.1 with keep-alive instead of HTTP/1.0 and a connection per request.
+    pub keep_alive: bool,
+    /// A request with no complete response after this long fails as `timeout`.
+    pub timeout: Duration,
+    /// When the first request starts.
+    pub start: Instant,
+    /// Total requests to start (`None`: no limit).
+    pub max_requests: Option<u64>,
+    /// No request starts at or after this time (`None`: no limit).
+    pub stop_at: Option<Instant>,
+}
+
+impl HttpClientConfig {
+    /// 1 request per second of `GET /` to `target` with HTTP/1.0, 3 s timeout, from t = 0.
+    pub fn new(name: impl Into<String>, stack: StackConfig, target: SocketAddrV4) -> Self {
+        HttpClientConfig {
+            name: name.into(),
+            stack,
+            target,
+            path: "/".into(),
+            load: Load::per_second(1),
+            keep_alive: false,
+            timeout: Duration::from_secs(3),
+            start: Instant::ZERO,
+            max_requests: None,
+            stop_at: None,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct InFlight {
+    h: SocketHandle,
+    started: Instant,
+    sent: bool,
+    established: bool,
+    buf: Vec<u8>,
+}
+
+/// Linux's ephemeral port range (`ip_local_port_range`).
+const EPHEMERAL: std::ops::RangeInclusive<u16> = 32768..=60999;
+const RX: usize = 4096;
+const TX: usize = 1024;
+
+/// An HTTP load generator host.
+pub struct HttpClient {
+    config: HttpClientConfig,
+    stack: LinuxStack,
+    powered: bool,
+    generating: bool,
+    next_start: Option<Instant>,
+    started: u64,
+    inflight: Vec<InFlight>,
+    /// Keep-alive connections waiting for the next request.
+    idle: Vec<SocketHandle>,
+    /// Sockets we closed, kept until the close completes, then reused.
+    closing: Vec<SocketHandle>,
+    free: Vec<SocketHandle>,
+    next_port: u16,
+    events: VecDeque<Event>,
+    request: Vec<u8>,
+}
+
+impl HttpClient {
+    pub fn new(config: HttpClientConfig) -> Self {
+        let stack = LinuxStack::new(config.stack.clone());
+        let span = u64::from(EPHEMERAL.end() - EPHEMERAL.start()) + 1;
+        let next_port = EPHEMERAL.start() + (splitmix(config.stack.seed) % span) as u16;
+        let request = format!(
+            "GET {} HTTP/1.{}\r\nHost: {}\r\nUser-Agent: lvslab\r\nAccept: */*\r\n\r\n",
+            config.path,
+            if config.keep_alive { 1 } else { 0 },
+            config.target.ip()
+        )
+        .into_bytes();
+        HttpClient {
+            next_start: Some(config.start),
+            config,
+            stack,
+            powered: true,
+            generating: true,
+            started: 0,
+            inflight: Vec::new(),
+            idle: Vec::new(),
+            closing: Vec::new(),
+            free: Vec::new(),
+            next_port,
+            events: VecDeque::new(),
+            request,
+        }
+    }
+
+    pub fn stack(&self) -> &LinuxStack {
+        &self.stack
+    }
+
+    pub fn stack_mut(&mut self) -> &mut LinuxStack {
+        &mut self.stack
+    }
+
+    /// Requests started so far.
+    pub fn requests_started(&self) -> u64 {
+        self.started
+    }
+
+    /// Requests in flight.
+    pub fn in_flight(&self) -> usize {
+        self.inflight.len()
+    }
+
+    /// No more requests will start and none is in flight.
+    pub fn is_done(&self) -> bool {
+        self.inflight.is_empty() && !self.may_start_more()
+    }
+
+    fn may_start_more(&self) -> bool {
+        self.generating && self.config.max_requests.is_none_or(|m| self.started < m)
+    }
+
+    fn ephemeral_port(&mut self) -> u16 {
+        let p = self.next_port;
+        self.next_port = if p >= *EPHEMERAL.end() {
+            *EPHEMERAL.start()
+        } else {
+            p + 1
+        };
+        p
+    }
+
+    fn start_request(&mut self, now: Instant) {
+        self.started += 1;
+        // Reuse a live keep-alive connection if there is one.
+        while let Some(h) = self.idle.pop() {
+            let s = self.stack.tcp(h);
+            if s.state() == tcp::State::Established && s.may_recv() {
+                self.inflight.push(InFlight {
+                    h,
+                    started: now,
+                    sent: false,
+                    established: true,
+                    buf: Vec::new(),
+                });
+                return;
+            }
+            s.close();
+            self.closing.push(h);
+        }
+        let h = match self.free.pop() {
+            Some(h) => h,
+            None => self.stack.add_tcp_socket(RX, TX),
+        };
+        let port = self.ephemeral_port();
+        match self.stack.tcp_connect(h, self.config.target, port) {
+            Ok(()) => self.inflight.push(InFlight {
+                h,
+                started: now,
+                sent: false,
+                established: false,
+                buf: Vec::new(),
+            }),
+            Err(_) => {
+                // No route: connect(2) fails at once (ENETUNREACH); curl reports a refusal-like
+                // failure without any packet.
+                self.free.push(h);
+                self.finish(now, None, None, Some(HttpError::Refused));
+            }
+        }
+    }
+
+    fn finish(
+        &mut self,
+        started: Instant,
+        status: Option<u16>,
+        server: Option<String>,
+        error: Option<HttpError>,
+    ) {
+        self.events.push_back(Event::HttpRequest {
+            client: self.config.name.clone(),
+            started: started.as_nanos(),
+            status,
+            server,
+            error,
+        });
+    }
+
+    fn step(&mut self, now: Instant) {
+        if !self.powered {
+            return;
+        }
+        // Start what is due.
+        match self.config.load {
+            Load::Interval(interval) => {
+                while let Some(t) = self.next_start {
+                    if t > now {
+                        break;
+                    }
+                    if !self.may_start_more() || self.config.stop_at.is_some_and(|s| t >= s) {
+                        self.next_start = None;
+                        break;
+                    }
+                    self.start_request(t.max(now));
+                    self.next_start = Some(t + interval.max(Duration::from_nanos(1)));
+                }
+            }
+            Load::Concurrency(n) => {
+                if self.next_start.is_some_and(|t| t <= now) {
+                    self.next_start = None;
+                    self.fill(now, n);
+                }
+            }
+        }
+        let timeout = self.config.timeout;
+        let keep_alive = self.config.keep_alive;
+        let mut i = 0;
+        let mut finished = 0;
+        while i < self.inflight.len() {
+            let r = &mut self.inflight[i];
+            let s = self.stack.tcp(r.h);
+            let state = s.state();
+            if !r.established
+                && !matches!(
+                    state,
+                    tcp::State::SynSent | tcp::State::SynReceived | tcp::State::Closed
+                )
+            {
+                r.established = true;
+            }
+            if r.established && !r.sent && s.may_send() {
+                let _ = s.send_slice(&self.request);
+                r.sent = true;
+            }
+            while s.can_recv() {
+                let _ = s.recv(|d| {
+                    r.buf.extend_from_slice(d);
+                    (d.len(), ())
+                });
+            }
+            let eof = !s.may_recv() && r.established;
+            let outcome = match parse_response(&r.buf, eof) {
+                Parsed::Complete(resp) => Some(Ok(resp)),
+                Parsed::Malformed => Some(Err(HttpError::Reset)),
+                Parsed::Incomplete if state == tcp::State::Closed => Some(Err(if r.established {
+                    HttpError::Reset
+                } else {
+                    HttpError::Refused
+                })),
+                Parsed::Incomplete if eof => Some(Err(HttpError::Reset)),
+                Parsed::Incomplete if now >= r.started + timeout => Some(Err(HttpError::Timeout)),
+                Parsed::Incomplete => None,
+            };
+            let Some(outcome) = outcome else {
+                i += 1;
+                continue;
+            };
+            let r = self.inflight.swap_remove(i);
+            let s = self.stack.tcp(r.h);
+            finished += 1;
+            match outcome {
+                Ok(resp) => {
+                    let reuse = keep_alive && !resp.close && s.state() == tcp::State::Established;
+                    if reuse {
+                        self.idle.push(r.h);
+                    } else {
+                        s.close();
+                        self.closing.push(r.h);
+                    }
+                    let server = server_from_body(&resp.body);
+                    self.finish(r.started, Some(resp.status), server, None);
+                }
+                Err(e) => {
+                    s.close();
+                    self.closing.push(r.h);
+                    self.finish(r.started, None, None, Some(e));
+                }
+            }
+        }
+        if let Load::Concurrency(n) = self.config.load
+            && finished > 0
+            && self.next_start.is_none()
+            && now >= self.config.start
+        {
+            self.fill(now, n);
+        }
+        // Recycle sockets whose close has completed.
+        let mut j = 0;
+        while j < self.closing.len() {
+            let h = self.closing[j];
+            if matches!(
+                self.stack.tcp(h).state(),
+                tcp::State::Closed | tcp::State::TimeWait
+            ) {
+                self.closing.swap_remove(j);
+                self.free.push(h);
+            } else {
+                j += 1;
+            }
+        }
+        self.stack.poll(now);
+    }
+
+    fn fill(&mut self, now: Instant, n: u32) {
+        while self.inflight.len() < n as usize
+            && self.may_start_more()
+            && self.config.stop_at.is_none_or(|s| now < s)
+        {
+            self.start_request(now);
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let start = match self.config.load {
+            Load::Interval(_) => self.next_start.filter(|_| self.may_start_more()),
+            Load::Concurrency(_) => self.next_start,
+        };
+        let timeout = self
+            .inflight
+            .iter()
+            .map(|r| r.started + self.config.timeout)
+            .min();
+        match (start, timeout) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// A cheap deterministic mix of the seed for the first ephemeral port.
+fn splitmix(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+impl Node for HttpClient {
+    fn handle_frame(&mut self, now: Instant, port: PortId, frame: &[u8]) {
+        if !self.powered {
+            return;
+        }
+        self.stack.handle_frame(now, port, frame);
+        self.step(now);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        if !self.powered {
+            return;
+        }
+        self.stack.handle_timeout(now);
+        self.step(now);
+    }
+
+    fn control(
+        &mut self,
+        now: Instant,
+        process: &str,
+        action: ProcessAction,
+    ) -> Result<(), ControlError> {
+        if process != "client" {
+            return Err(ControlError::NoSuchProcess(
+                process.to_string(),
+                process_list(self.processes()),
+            ));
+        }
+        if !self.powered {
+            return Ok(());
+        }
+        match action {
+            ProcessAction::Stop => {
+                self.generating = false;
+                self.next_start = None;
+            }
+            ProcessAction::Crash => {
+                self.generating = false;
+                self.next_start = None;
+                // The kernel closes a dead process's sockets: FIN, or RST with unread data.
+                for r in std::mem::take(&mut self.inflight) {
+                    let s = self.stack.tcp(r.h);
+                    if s.can_recv() {
+                        s.abort();
+                    } else {
+                        s.close();
+                    }
+                    self.closing.push(r.h);
+                }
+                for h in std::mem::take(&mut self.idle) {
+                    self.stack.tcp(h).close();
+                    self.closing.push(h);
+                }
+            }
+            ProcessAction::Start => {
+                if !self.generating {
+                    self.generating = true;
+                    self.next_start = Some(now.max(self.config.start));
+                }
+            }
+        }
+        self.step(now);
+        Ok(())
+    }
+
+    fn processes(&self) -> &[&'static str] {
+        &["client"]
+    }
+
+    fn power(&mut self, now: Instant, on: bool) {
+        if on && !self.powered {
+            let config = self.config.clone();
+            let events = std::mem::take(&mut self.events);
+            let started = self.started;
+            *self = HttpClient::new(config);
+            self.events = events;
+            self.started = started;
+            self.next_start = Some(now.max(self.config.start));
+        } else if !on {
+            self.powered = false;
+        }
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        if !self.powered {
+            while self.stack.poll_transmit().is_some() {}
+            return None;
+        }
+        self.stack.poll_transmit()
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front().or_else(|| self.stack.poll_event())
+    }
+
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        if !self.powered {
+            return None;
+        }
+        match (self.stack.poll_timeout(), self.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}

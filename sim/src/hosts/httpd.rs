@@ -1,0 +1,374 @@
+//! [`Httpd`]: a web server host (process `httpd`) that answers `GET /` with `from <its IP>`.
+//!
+//! It listens on port 80 of every local address — the VIP on `lo` included, so it serves as a
+//! DR real server. smoltcp accepts one connection per listening socket, so a pool of
+//! listeners is re-armed as connections are taken (Linux's accept backlog, in effect).
+//!
+//! Process faults:
+//! - `stop httpd` (SIGTERM to Apache): the listeners close, so new SYNs are refused (RST);
+//!   open connections are closed (FIN, or RST if a request was left unread).
+//! - `crash httpd`: the process hangs — nothing is read or answered and nothing is sent, but
+//!   the kernel keeps its listening sockets, so connections are still accepted (up to the
+//!   backlog) and clients time out. A SIGKILLed httpd looks like `stop` to clients.
+//! - `start httpd`: a fresh process; connections of a hung one are reset by the kernel.
+//! - power off / on: the whole host (stack, ARP cache, sockets) is lost and boots afresh.
+
+use super::http::{head_len, parse_request, response};
+use lvs_model::event::Event;
+use lvs_model::host::{LinuxStack, SocketHandle, StackConfig, tcp};
+use lvs_model::node::{ControlError, Node, PortId, ProcessAction, Transmit, process_list};
+use lvs_model::time::{Duration, Instant};
+
+/// How an [`Httpd`] is set up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpdConfig {
+    pub stack: StackConfig,
+    /// TCP port, 80.
+    pub port: u16,
+    /// The page; `None` gives `from <first address>\n`, as the seed's pages.
+    pub body: Option<String>,
+    /// Listening sockets kept armed at once (simultaneous handshakes).
+    pub listeners: usize,
+    /// Connections accepted while the process hangs (Apache's `ListenBacklog` 511).
+    pub backlog: usize,
+    /// Apache `KeepAliveTimeout`: an idle keep-alive connection is closed after it.
+    pub keepalive_timeout: Duration,
+}
+
+impl HttpdConfig {
+    pub fn new(stack: StackConfig) -> Self {
+        HttpdConfig {
+            stack,
+            port: 80,
+            body: None,
+            listeners: 16,
+            backlog: 511,
+            keepalive_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Process {
+    Running,
+    Stopped,
+    Hung,
+}
+
+#[derive(Debug)]
+struct Conn {
+    h: SocketHandle,
+    buf: Vec<u8>,
+    idle_since: Instant,
+    /// We sent our FIN (or gave up); the socket is freed once closed.
+    closing: bool,
+}
+
+const RX: usize = 2048;
+const TX: usize = 4096;
+
+/// A web server host.
+pub struct Httpd {
+    config: HttpdConfig,
+    body: Vec<u8>,
+    stack: LinuxStack,
+    process: Process,
+    powered: bool,
+    listeners: Vec<SocketHandle>,
+    conns: Vec<Conn>,
+    /// Closed sockets kept for reuse.
+    free: Vec<SocketHandle>,
+    requests_served: u64,
+}
+
+impl Httpd {
+    pub fn new(config: HttpdConfig) -> Self {
+        let stack = LinuxStack::new(config.stack.clone());
+        let body = config
+            .body
+            .clone()
+            .unwrap_or_else(|| {
+                format!(
+                    "from {}\n",
+                    stack
+                        .primary_address()
+                        .map(|a| a.to_string())
+                        .unwrap_or_default()
+                )
+            })
+            .into_bytes();
+        let mut h = Httpd {
+            config,
+            body,
+            stack,
+            process: Process::Running,
+            powered: true,
+            listeners: Vec::new(),
+            conns: Vec::new(),
+            free: Vec::new(),
+            requests_served: 0,
+        };
+        h.arm_listeners();
+        h
+    }
+
+    /// The host's network stack (addresses, ARP cache, counters).
+    pub fn stack(&self) -> &LinuxStack {
+        &self.stack
+    }
+
+    pub fn stack_mut(&mut self) -> &mut LinuxStack {
+        &mut self.stack
+    }
+
+    /// Requests answered since the host booted.
+    pub fn requests_served(&self) -> u64 {
+        self.requests_served
+    }
+
+    /// Open connections (accepted and not yet closed).
+    pub fn open_connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    fn socket(&mut self) -> SocketHandle {
+        match self.free.pop() {
+            Some(h) => h,
+            None => self.stack.add_tcp_socket(RX, TX),
+        }
+    }
+
+    fn arm_listeners(&mut self) {
+        let want = self.config.listeners.max(1);
+        while self.listeners.len() < want {
+            let h = self.socket();
+            let port = self.config.port;
+            if self.stack.tcp(h).listen(port).is_err() {
+                // Only a port of 0 fails; keep the socket for later instead of looping.
+                self.free.push(h);
+                return;
+            }
+            self.listeners.push(h);
+        }
+    }
+
+    /// Moves listeners that got a SYN into the connection list and re-arms the pool.
+    fn accept(&mut self, now: Instant) {
+        let mut i = 0;
+        while i < self.listeners.len() {
+            let h = self.listeners[i];
+            if self.stack.tcp(h).is_listening() {
+                i += 1;
+                continue;
+            }
+            self.listeners.swap_remove(i);
+            self.conns.push(Conn {
+                h,
+                buf: Vec::new(),
+                idle_since: now,
+                closing: false,
+            });
+        }
+        if self.process == Process::Running
+            || (self.process == Process::Hung && self.conns.len() < self.config.backlog)
+        {
+            self.arm_listeners();
+        }
+    }
+
+    fn serve(&mut self, now: Instant) {
+        if !self.powered {
+            return;
+        }
+        self.accept(now);
+        let keepalive = self.config.keepalive_timeout;
+        let mut i = 0;
+        while i < self.conns.len() {
+            let c = &mut self.conns[i];
+            let s = self.stack.tcp(c.h);
+            if matches!(s.state(), tcp::State::Closed | tcp::State::TimeWait) {
+                // TIME-WAIT is not kept: the socket is reused at once (see the module doc).
+                let h = c.h;
+                self.conns.swap_remove(i);
+                self.free.push(h);
+                continue;
+            }
+            if self.process == Process::Hung {
+                i += 1;
+                continue;
+            }
+            if s.can_recv() {
+                let _ = s.recv(|d| {
+                    c.buf.extend_from_slice(d);
+                    (d.len(), ())
+                });
+                c.idle_since = now;
+            }
+            if !c.closing {
+                if let Some(hl) = head_len(&c.buf) {
+                    let (out, keep) = match parse_request(&c.buf[..hl]) {
+                        Some(r) => {
+                            let (status, body): (u16, &[u8]) = match r.method {
+                                "GET" | "HEAD" if r.path == "/" || r.path == "/index.html" => {
+                                    (200, &self.body)
+                                }
+                                "GET" | "HEAD" => (404, b"not found\n"),
+                                _ => (501, b"not implemented\n"),
+                            };
+                            let keep = r.keep_alive && status == 200;
+                            (response(status, body, r.method == "HEAD", keep), keep)
+                        }
+                        None => (response(400, b"bad request\n", false, false), false),
+                    };
+                    self.requests_served += 1;
+                    c.buf.drain(..hl);
+                    // The response fits the send buffer (it is a few hundred bytes).
+                    let _ = s.send_slice(&out);
+                    if !keep {
+                        s.close();
+                        c.closing = true;
+                    }
+                    c.idle_since = now;
+                } else if s.state() == tcp::State::CloseWait || now >= c.idle_since + keepalive {
+                    // The client half-closed without a request, or the keep-alive idled out.
+                    s.close();
+                    c.closing = true;
+                }
+            }
+            i += 1;
+        }
+        self.stack.poll(now);
+    }
+
+    fn next_idle_deadline(&self) -> Option<Instant> {
+        if self.process != Process::Running {
+            return None;
+        }
+        self.conns
+            .iter()
+            .filter(|c| !c.closing)
+            .map(|c| c.idle_since + self.config.keepalive_timeout)
+            .min()
+    }
+
+    fn stop(&mut self, now: Instant) {
+        for h in self.listeners.drain(..) {
+            // A listening socket closes silently; later SYNs find no socket and get RST.
+            self.stack.tcp(h).close();
+            self.free.push(h);
+        }
+        for c in &mut self.conns {
+            let s = self.stack.tcp(c.h);
+            // Linux close(): unread data means RST, otherwise FIN.
+            if s.can_recv() || !c.buf.is_empty() || s.state() == tcp::State::SynReceived {
+                s.abort();
+            } else {
+                s.close();
+            }
+            c.closing = true;
+        }
+        self.stack.poll(now);
+    }
+
+    fn boot(&mut self) {
+        self.stack = LinuxStack::new(self.config.stack.clone());
+        self.listeners.clear();
+        self.conns.clear();
+        self.free.clear();
+        self.requests_served = 0;
+    }
+}
+
+impl Node for Httpd {
+    fn handle_frame(&mut self, now: Instant, port: PortId, frame: &[u8]) {
+        if !self.powered {
+            return;
+        }
+        self.stack.handle_frame(now, port, frame);
+        self.serve(now);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        if !self.powered {
+            return;
+        }
+        self.stack.handle_timeout(now);
+        self.serve(now);
+    }
+
+    fn control(
+        &mut self,
+        now: Instant,
+        process: &str,
+        action: ProcessAction,
+    ) -> Result<(), ControlError> {
+        if process != "httpd" {
+            return Err(ControlError::NoSuchProcess(
+                process.to_string(),
+                process_list(self.processes()),
+            ));
+        }
+        if !self.powered {
+            return Ok(());
+        }
+        match (action, self.process) {
+            (ProcessAction::Stop, Process::Running | Process::Hung) => {
+                self.stop(now);
+                self.process = Process::Stopped;
+            }
+            (ProcessAction::Crash, Process::Running) => self.process = Process::Hung,
+            (ProcessAction::Start, Process::Hung) => {
+                // The kernel resets the hung process's connections when it is killed.
+                self.stop(now);
+                self.process = Process::Running;
+                self.arm_listeners();
+            }
+            (ProcessAction::Start, Process::Stopped) => {
+                self.process = Process::Running;
+                self.arm_listeners();
+            }
+            _ => {}
+        }
+        self.serve(now);
+        Ok(())
+    }
+
+    fn processes(&self) -> &[&'static str] {
+        &["httpd"]
+    }
+
+    fn power(&mut self, _now: Instant, on: bool) {
+        if on && !self.powered {
+            self.boot();
+            self.powered = true;
+            self.process = Process::Running;
+            self.arm_listeners();
+        } else if !on {
+            self.powered = false;
+        }
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        if !self.powered {
+            // Drain what was queued before power was lost: it never leaves.
+            while self.stack.poll_transmit().is_some() {}
+            return None;
+        }
+        self.stack.poll_transmit()
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        self.stack.poll_event()
+    }
+
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        if !self.powered {
+            return None;
+        }
+        let s = self.stack.poll_timeout();
+        match (s, self.next_idle_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
