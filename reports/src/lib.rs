@@ -62,3 +62,71 @@ pub struct Verdict {
     /// On failure: the events around `at`.
     pub context: Vec<Record>,
 }
+
+/// An `ipvsadm -Ln` table the runner captured on a director.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct IpvsadmSnapshot {
+    /// When it was taken, ns since the start of the run.
+    pub t: u64,
+    pub node: String,
+    /// Why it was taken, e.g. `before stop keepalived on lvs-master`.
+    pub label: String,
+    /// The table exactly as `ipvsadm -Ln` prints it.
+    pub text: String,
+}
+
+/// A keepalived.conf diagnostic the runner's config check produced.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ConfigDiagnostic {
+    /// The director whose configuration it is.
+    pub node: String,
+    pub file: String,
+    pub line: u32,
+    pub severity: String,
+    pub message: String,
+}
+
+/// What only the runner knows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Extras {
+    pub ipvsadm: Vec<IpvsadmSnapshot>,
+    pub diagnostics: Vec<ConfigDiagnostic>,
+}
+
+/// Everything a report is made from.
+#[derive(Clone, Copy, Debug)]
+pub struct ReportInput<'a> {
+    pub summary: &'a RunSummary,
+    /// The event log, in simulated-time order.
+    pub events: &'a [Record],
+    pub verdicts: &'a [Verdict],
+    pub extras: &'a Extras,
+}
+
+impl ReportInput<'_> {
+    /// Whether every expectation held.
+    pub fn passed(&self) -> bool {
+        self.verdicts.iter().all(|v| v.passed)
+    }
+}
+
+pub mod analysis;
+pub mod fmt;
+mod json;
+mod markdown;
+mod svg;
+mod terminal;
+
+pub use json::summary_json;
+pub use markdown::report_md;
+pub use svg::timeline_svg;
+pub use terminal::terminal_timeline;
+
+/// Writes `report.md`, `timeline.svg` and `summary.json` into `out_dir` (created if needed).
+pub fn write_all(out_dir: &std::path::Path, input: &ReportInput<'_>) -> std::io::Result<()> {
+    std::fs::create_dir_all(out_dir)?;
+    std::fs::write(out_dir.join("report.md"), report_md(input))?;
+    std::fs::write(out_dir.join("timeline.svg"), timeline_svg(input))?;
+    std::fs::write(out_dir.join("summary.json"), summary_json(input))?;
+    Ok(())
+}

@@ -56,8 +56,8 @@
 //! - `exactly|at least|at most N adverts [priority P] from NODE [WINDOW]`,
 //!   and the same with `garps` (gratuitous ARPs).
 //!
-//! WINDOW is `between T and T`, `from T to T` (both inclusive), `after T` or `before T`;
-//! without one, the whole run.
+//! WINDOW is `between T and T` or `from T to T` (the start included, the end excluded),
+//! `after T` (T included) or `before T` (T excluded); without one, the whole run.
 
 use super::duration::{format_nanos, parse_duration};
 use super::{Role, Topology, nanos};
@@ -113,7 +113,8 @@ pub struct Server {
     pub ip: Ipv4Addr,
 }
 
-/// Times in nanoseconds since the start of the run, inclusive at both ends.
+/// Times in nanoseconds since the start of the run: `from` included, `to` excluded (so
+/// `before 30s` leaves out what happens at the 30 s fault itself).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
     pub from: u64,
@@ -127,7 +128,7 @@ impl Window {
     };
 
     fn contains(self, t: u64) -> bool {
-        self.from <= t && t <= self.to
+        self.from <= t && t < self.to
     }
 
     fn describe(self) -> String {
@@ -562,7 +563,7 @@ impl<'a> Parser<'a, '_> {
         } else {
             Window::ALL
         };
-        if w.from > w.to {
+        if w.from >= w.to {
             return Err(self.err_at(off, "the window ends before it starts"));
         }
         Ok(w)
@@ -689,7 +690,7 @@ impl<'a> Parser<'a, '_> {
             let from = self.time()?;
             self.expect("and")?;
             let to = self.time()?;
-            if from > to {
+            if from >= to {
                 return Err(self.err_at(off, "the window ends before it starts"));
             }
             return Ok(Some(Timing::Between(Window { from, to })));
@@ -1273,13 +1274,19 @@ fn vrids(log: &[Record]) -> BTreeMap<(String, String), u8> {
     out
 }
 
-/// Periods when two or more nodes were MASTER of the same VRID (by `vrid` or, for instances
-/// that never sent an advert, by instance name): `(group, start, end, masters)`.
+/// Periods when two or more nodes were MASTER of the same VRID (from the adverts; by instance
+/// name when no node sent an advert for it): `(group, start, end, masters)`.
 fn dual_masters(log: &[Record], end: u64) -> Vec<(String, u64, u64, Vec<String>)> {
     let vrids = vrids(log);
-    let group_of = |node: &str, inst: &str| match vrids.get(&(node.to_string(), inst.to_string())) {
-        Some(v) => format!("vrid {v}"),
-        None => format!("instance {inst}"),
+    // A node that never sent an advert for an instance takes the VRID other nodes use for an
+    // instance of that name.
+    let group_of = |node: &str, inst: &str| {
+        let own = vrids.get(&(node.to_string(), inst.to_string()));
+        let any = || vrids.iter().find(|((_, i), _)| i == inst).map(|(_, v)| v);
+        match own.or_else(any) {
+            Some(v) => format!("vrid {v}"),
+            None => format!("instance {inst}"),
+        }
     };
     // group -> (node -> is master), walked in log order.
     let mut masters: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();

@@ -466,7 +466,7 @@ fn failed_requests() {
     assert!(v.passed, "{v:?}");
     assert_eq!(
         v.explanation,
-        "3 of 11 requests between 5s and 10s failed (started 5.5s..7.5s)"
+        "3 of 10 requests between 5s and 10s failed (started 5.5s..7.5s)"
     );
     let v = check("failed requests < 3", &log);
     assert!(!v.passed);
