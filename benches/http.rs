@@ -26,7 +26,8 @@ use std::hint::black_box;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
-const REQUEST: &[u8] = b"GET / HTTP/1.0\r\nHost: 192.168.80.102\r\nUser-Agent: lvslab\r\nAccept: */*\r\n\r\n";
+const REQUEST: &[u8] =
+    b"GET / HTTP/1.0\r\nHost: 192.168.80.102\r\nUser-Agent: lvslab\r\nAccept: */*\r\n\r\n";
 const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nServer: lvslab-httpd\r\nContent-Length: 20\r\nContent-Type: text/html\r\nConnection: close\r\n\r\nfrom 192.168.80.102\n";
 
 fn ip(last: u8) -> Ipv4Addr {
@@ -76,8 +77,12 @@ fn lan_run(n: u64) -> Duration {
         )
         .unwrap();
     for h in [web, client] {
-        lan.connect(Attach::Host(h, 0), Attach::Switch(sw), LinkConfig::default())
-            .unwrap();
+        lan.connect(
+            Attach::Host(h, 0),
+            Attach::Switch(sw),
+            LinkConfig::default(),
+        )
+        .unwrap();
     }
     let mut w = lan.build().unwrap();
     let t = Instant::now();
@@ -208,12 +213,8 @@ fn smoltcp_pair_run(n: u64) -> Duration {
             let sock = c.sockets.get_mut::<tcp::Socket>(c.sock);
             if !client_busy && matches!(sock.state(), tcp::State::Closed | tcp::State::TimeWait) {
                 port = port.wrapping_add(1).max(40_000);
-                sock.connect(
-                    c.iface.context(),
-                    (IpAddress::Ipv4(ip(102)), 80),
-                    port,
-                )
-                .unwrap();
+                sock.connect(c.iface.context(), (IpAddress::Ipv4(ip(102)), 80), port)
+                    .unwrap();
                 resp.clear();
                 sent = false;
                 client_busy = true;
