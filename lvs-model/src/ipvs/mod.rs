@@ -509,12 +509,13 @@ impl Ipvs {
     /// Expire due entries (a template with live children is kept another 60 s) and run the
     /// estimator tick.
     pub fn handle_timeout(&mut self, now: Instant) {
-        while let Some(id) = self.conns.pop_due(now) {
+        while let Some((id, due)) = self.conns.pop_due(now) {
             let Some(c) = self.conns.get(id) else {
                 continue;
             };
             if c.n_control > 0 {
-                self.conns.extend(id, now, TEMPLATE_RECHECK);
+                // Re-armed from when the timer fired, however late the driver calls.
+                self.conns.extend(id, due, TEMPLATE_RECHECK);
             } else {
                 self.remove_conn(id);
             }
@@ -560,6 +561,39 @@ impl Ipvs {
 
     pub fn estimated_total_stats(&self) -> Stats {
         self.est.total
+    }
+
+    /// Ask the service's scheduler for a dest, as a new connection from `saddr:sport` to
+    /// `daddr:dport` would, without creating an entry. Stateful schedulers (rr, wrr, lblc…)
+    /// advance exactly as for a real connection. For benches and "where would it go" queries.
+    pub fn pick_dest(
+        &mut self,
+        key: &ServiceKey,
+        now: Instant,
+        saddr: Ipv4Addr,
+        sport: u16,
+        rng: &mut impl rand_core::Rng,
+    ) -> Option<&RealServer> {
+        let sid = *self.svc_index.get(key)?;
+        let svc = self.services.get_mut(sid.0 as usize)?.as_mut()?;
+        let (daddr, dport) = match svc.config.key {
+            ServiceKey::Addr { addr, port, .. } => (addr, port),
+            ServiceKey::Fwmark(_) => (Ipv4Addr::UNSPECIFIED, 0),
+        };
+        let input = sched::SchedInput {
+            now,
+            saddr,
+            sport,
+            daddr,
+            dport,
+        };
+        let id = svc.sched.schedule(
+            DestList::new(&svc.dests, &self.dests),
+            svc.config.flags,
+            &input,
+            rng,
+        )?;
+        Some(self.dests.get(id))
     }
 
     /// Check the invariants the property tests rely on; `Err` names the first broken one.
