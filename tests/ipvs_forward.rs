@@ -765,3 +765,35 @@ fn admin_errors_match_ipvsadm() {
     ipvs.clear();
     assert_eq!(ipvs.services().count(), 0);
 }
+
+#[test]
+fn e5_recreated_service_inherits_trashed_dest_counters() {
+    // E5's first attempt: `ipvsadm -C`, then the same service and dest again: the kernel
+    // reused the old dest object from its trash, InActConn included.
+    let (mut ipvs, key) = seed();
+    short_request(&mut ipvs, 0, 42000);
+    assert_eq!(ipvs.dest(&key, rs(103), 80).unwrap().inactconns, 1);
+    ipvs.clear();
+    assert_eq!(ipvs.services().count(), 0);
+    ipvs.add_service(ServiceConfig::new(key).scheduler(SchedulerKind::Wlc))
+        .unwrap();
+    ipvs.add_dest(&key, DestConfig::new(rs(102), 80)).unwrap();
+    ipvs.add_dest(&key, DestConfig::new(rs(103), 80)).unwrap();
+    assert_eq!(ipvs.dest(&key, rs(103), 80).unwrap().inactconns, 1);
+    // List .103, .102. With fresh counters wlc would pick the head (.103); the inherited
+    // inactive entry sends the first new connection to .102, the next tie back to .103.
+    let syn = tcp((CLIENT, 42002), (VIP, 80), "S", b"");
+    assert_eq!(
+        forwarded(ipvs.process_inbound(ms(10), &syn, &mut rng())).0,
+        rs(102)
+    );
+    let syn = tcp((CLIENT, 42004), (VIP, 80), "S", b"");
+    assert_eq!(
+        forwarded(ipvs.process_inbound(ms(10), &syn, &mut rng())).0,
+        rs(103)
+    );
+    assert!(ipvs.check_invariants().is_ok());
+    ipvs.handle_timeout(ms(200_000));
+    assert!(ipvs.conns().is_empty());
+    assert_eq!(ipvs.dest(&key, rs(103), 80).unwrap().inactconns, 0);
+}

@@ -298,8 +298,14 @@ impl Hasher for KeyHasher {
     fn write_u128(&mut self, k: u128) {
         let lo = k as u64;
         let hi = (k >> 64) as u64;
-        let h = (lo ^ hi.wrapping_mul(0x9E37_79B9_7F4A_7C15)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        self.0 = h ^ (h >> 29);
+        // Fold, then murmur3's fmix64 so every key bit reaches the low (bucket) bits.
+        let mut h = lo ^ hi.rotate_left(23).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^= h >> 33;
+        self.0 = h;
     }
 }
 

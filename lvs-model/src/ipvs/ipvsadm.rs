@@ -73,14 +73,15 @@ pub fn list(ipvs: &Ipvs) -> String {
     out.push_str("  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n");
     for s in ipvs.services() {
         let _ = write!(out, "{} {}", service_name(s), s.config.scheduler.name());
-        if let Some(f) = sched_flag_names(s) {
-            let _ = write!(out, " ({f})");
-        }
         if let Some(p) = s.config.persistence {
             let _ = write!(out, " persistent {}", p.timeout.as_secs());
             if p.netmask != std::net::Ipv4Addr::BROADCAST {
                 let _ = write!(out, " mask {}", p.netmask);
             }
+        }
+        // ⚠ Where and how ipvsadm prints scheduler flags is not verified against a recording.
+        if let Some(f) = sched_flag_names(s) {
+            let _ = write!(out, " ({f})");
         }
         out.push('\n');
         for d in sorted_dests(ipvs, s) {

@@ -273,10 +273,19 @@ impl Ipvs {
             if d.refs() == 0 {
                 self.dests.remove(did);
             } else {
-                // Orphaned: unreachable for revival, kept for its entries.
+                // To the trash, where a re-created service finds it again (E5).
+                self.trash.insert((*key, d.addr, d.port), did);
             }
         }
-        self.trash.retain(|(k, _, _), _| k != key);
+        for did in self
+            .trash
+            .iter()
+            .filter(|((k, _, _), _)| k == key)
+            .map(|(_, &id)| id)
+            .collect::<Vec<_>>()
+        {
+            self.dests.get_mut(did).service = None;
+        }
         if self.sysctl.expire_nodest_conn {
             self.flush_nodest_conns();
         }
@@ -344,10 +353,12 @@ impl Ipvs {
         }
         let id = match self.trash.remove(&(*key, cfg.addr, cfg.port)) {
             Some(id) => {
-                self.dests.get_mut(id).apply(&cfg);
+                let d = self.dests.get_mut(id);
+                d.apply(&cfg);
+                d.service = Some(sid);
                 id
             }
-            None => self.dests.insert(RealServer::new(&cfg, sid)),
+            None => self.dests.insert(RealServer::new(&cfg, sid, *key)),
         };
         let svc = self.services[sid.0 as usize]
             .as_mut()
@@ -428,12 +439,17 @@ impl Ipvs {
     }
 
     fn free_dest(&mut self, id: DestId) {
-        if let Some(d) = self.dests.remove(id)
-            && let Some(sid) = d.service
+        let Some(d) = self.dests.remove(id) else {
+            return;
+        };
+        let tkey = (d.service_key, d.addr, d.port);
+        if self.trash.get(&tkey) == Some(&id) {
+            self.trash.remove(&tkey);
+        }
+        if let Some(sid) = d.service
             && let Some(svc) = self.services[sid.0 as usize].as_mut()
         {
             svc.sched.forget(id);
-            self.trash.remove(&(svc.config.key, d.addr, d.port));
         }
     }
 
