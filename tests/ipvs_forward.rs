@@ -797,3 +797,62 @@ fn e5_recreated_service_inherits_trashed_dest_counters() {
     assert!(ipvs.conns().is_empty());
     assert_eq!(ipvs.dest(&key, rs(103), 80).unwrap().inactconns, 0);
 }
+
+#[test]
+fn e5_wrr_432_over_the_wire_and_stats_after_the_estimator_tick() {
+    // E5 (b): `-A` then `-a` A4, B3, C2 one by one; 18 sequential connections; after a 2.2 s
+    // wait `--stats` shows 18 = 8 + 6 + 4.
+    let mut ipvs = ipvs();
+    let key = ServiceKey::tcp(VIP, 80);
+    ipvs.add_service(ServiceConfig::new(key).scheduler(SchedulerKind::Wrr))
+        .unwrap();
+    for (last, w) in [(102, 4), (103, 3), (104, 2)] {
+        ipvs.add_dest(&key, DestConfig::new(rs(last), 80).weight(w))
+            .unwrap();
+    }
+    let t0 = 2_500; // mid-period: the estimator ticks at multiples of 2 s
+    let seq: Vec<u8> = (0..18u16)
+        .map(|i| short_request(&mut ipvs, t0 + 50 * i as u64, 39234 + 2 * i)[0].octets()[3])
+        .collect();
+    assert_eq!(
+        seq,
+        [
+            104, 103, 102, 102, 103, 102, 104, 103, 102, 104, 103, 102, 102, 103, 102, 104, 103,
+            102
+        ]
+    );
+    let stats_line = |ipvs: &Ipvs| {
+        ipvsadm::list_stats(ipvs)
+            .lines()
+            .find(|l| l.starts_with("TCP"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        ipvs.poll_timeout(),
+        Some(ms(4_000)),
+        "first tick after the first packet"
+    );
+    ipvs.handle_timeout(ms(3_999));
+    assert_eq!(
+        stats_line(&ipvs),
+        "TCP  192.168.80.200:80                   0        0        0        0        0"
+    );
+    ipvs.handle_timeout(ms(4_000));
+    let out = ipvsadm::list_stats(&ipvs);
+    let conns: Vec<&str> = out.lines().skip(3).map(|l| l[33..42].trim()).collect();
+    assert_eq!(conns, ["18", "8", "6", "4"], "{out}");
+    // 5 packets per request: four 40-byte segments and the 58-byte GET = 218 bytes.
+    assert!(
+        out.contains(
+            "TCP  192.168.80.200:80                  18       90        0     3924        0\n"
+        ),
+        "{out}"
+    );
+    // `-Z` zeroes what --stats shows at once.
+    ipvs.zero_stats();
+    assert_eq!(
+        stats_line(&ipvs),
+        "TCP  192.168.80.200:80                   0        0        0        0        0"
+    );
+}

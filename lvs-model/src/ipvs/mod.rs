@@ -106,6 +106,13 @@ pub enum IpvsError {
 
 /// The estimator tick: `ipvsadm --stats` sees counters as of the last one (E1, E5).
 pub const ESTIMATOR_PERIOD: Duration = Duration::from_secs(2);
+/// The first estimator tick (a multiple of [`ESTIMATOR_PERIOD`] since the start of the run)
+/// strictly after `t`.
+fn next_estimator_tick(t: Instant) -> Instant {
+    let p = ESTIMATOR_PERIOD.as_nanos() as u64;
+    Instant::from_nanos((t.as_nanos() / p + 1).saturating_mul(p))
+}
+
 /// How long a template that still controls connections is kept past its deadline.
 pub const TEMPLATE_RECHECK: Duration = Duration::from_secs(60);
 
@@ -130,8 +137,8 @@ pub struct Ipvs {
 
 #[derive(Clone, Debug, Default)]
 struct Estimates {
-    last_tick: Option<Instant>,
-    dirty: bool,
+    /// The earliest counter change not yet in the snapshot.
+    dirty_since: Option<Instant>,
     total: Stats,
     services: BTreeMap<ServiceKey, Stats>,
     dests: BTreeMap<(ServiceKey, Ipv4Addr, u16), Stats>,
@@ -310,7 +317,8 @@ impl Ipvs {
         for id in ids {
             self.dests.get_mut(id).stats = Stats::default();
         }
-        self.est.dirty = true;
+        // `-Z` clears the estimator's copy too, so `--stats` shows zeros at once.
+        self.snapshot_estimates();
     }
 
     fn validate_dest(cfg: &DestConfig) -> Result<(), IpvsError> {
@@ -368,7 +376,6 @@ impl Ipvs {
             DestList::new(&svc.dests, &self.dests),
             DestChange::Added(id),
         );
-        self.est.dirty = true;
         Ok(id)
     }
 
@@ -428,7 +435,6 @@ impl Ipvs {
         if self.sysctl.expire_nodest_conn {
             self.flush_nodest_conns();
         }
-        self.est.dirty = true;
         Ok(())
     }
 
@@ -508,17 +514,10 @@ impl Ipvs {
     /// The next deadline: an entry's expiry or the estimator tick.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let est = self.est.dirty.then(|| self.next_tick());
+        let est = self.est.dirty_since.map(next_estimator_tick);
         match (self.conns.poll_timeout(), est) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
-        }
-    }
-
-    fn next_tick(&self) -> Instant {
-        match self.est.last_tick {
-            Some(t) => t + ESTIMATOR_PERIOD,
-            None => Instant::ZERO + ESTIMATOR_PERIOD,
         }
     }
 
@@ -536,18 +535,22 @@ impl Ipvs {
                 self.remove_conn(id);
             }
         }
-        if self.est.dirty {
-            let period = ESTIMATOR_PERIOD.as_nanos() as u64;
-            let tick = Instant::from_nanos(now.as_nanos() / period * period);
-            if self.est.last_tick.is_none_or(|t| tick > t) && tick >= self.next_tick() {
-                self.snapshot_estimates();
-                self.est.last_tick = Some(tick);
-            }
+        if let Some(since) = self.est.dirty_since
+            && next_estimator_tick(since) <= now
+        {
+            self.snapshot_estimates();
+        }
+    }
+
+    /// Counters changed at `now`: the next estimator tick will copy them.
+    pub(crate) fn mark_stats_dirty(&mut self, now: Instant) {
+        if self.est.dirty_since.is_none() {
+            self.est.dirty_since = Some(now);
         }
     }
 
     fn snapshot_estimates(&mut self) {
-        self.est.dirty = false;
+        self.est.dirty_since = None;
         self.est.total = self.total;
         self.est.services.clear();
         self.est.dests.clear();
