@@ -298,8 +298,14 @@ impl Hasher for KeyHasher {
     fn write_u128(&mut self, k: u128) {
         let lo = k as u64;
         let hi = (k >> 64) as u64;
-        let h = (lo ^ hi.wrapping_mul(0x9E37_79B9_7F4A_7C15)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        self.0 = h ^ (h >> 29);
+        // Fold, then murmur3's fmix64 so every key bit reaches the low (bucket) bits.
+        let mut h = lo ^ hi.rotate_left(23).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^= h >> 33;
+        self.0 = h;
     }
 }
 
@@ -433,7 +439,9 @@ impl ConnTable {
             .copied()
     }
 
-    /// Add an entry expiring at `now + timeout`. The caller binds it to its dest.
+    /// Add an entry expiring at `now + timeout`. Its timer is armed by the [`ConnTable::rearm`]
+    /// that follows every insertion (after the first state transition has set the real
+    /// timeout). The caller binds it to its dest.
     pub(crate) fn insert(&mut self, now: Instant, n: NewConn) -> ConnId {
         let expires = now + n.timeout;
         let conn = Conn {
@@ -455,7 +463,7 @@ impl ConnTable {
             timeout: n.timeout,
             expires,
             hashed: true,
-            timer_at: expires,
+            timer_at: Instant::MAX,
         };
         let slot = match self.free.pop_first() {
             Some(i) => i,
@@ -469,7 +477,6 @@ impl ConnTable {
         if let Some(k) = conn.out_key() {
             self.index.insert(k, id);
         }
-        self.timers.insert((expires, slot));
         self.slots[slot as usize] = Some(conn);
         self.len += 1;
         id
@@ -522,9 +529,10 @@ impl ConnTable {
         self.timers.first().map(|&(t, _)| t)
     }
 
-    /// The next entry whose deadline has passed at `now`, re-arming any whose deadline moved
-    /// later. The caller decides what expiry means (templates with children live on).
-    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<ConnId> {
+    /// The next entry whose deadline has passed at `now`, with that deadline, re-arming any
+    /// whose deadline moved later. The caller decides what expiry means (templates with
+    /// children live on).
+    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<(ConnId, Instant)> {
         while let Some(&(t, slot)) = self.timers.first() {
             if t > now {
                 return None;
@@ -541,7 +549,7 @@ impl ConnTable {
                 self.timers.insert((c.expires, slot));
                 continue;
             }
-            return Some(ConnId(slot));
+            return Some((ConnId(slot), t));
         }
         None
     }

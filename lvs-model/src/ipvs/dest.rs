@@ -4,12 +4,14 @@
 //! A dest lives in the [`DestTable`] arena for as long as it is in a service's list *or*
 //! connections still point at it. A dest removed while connections remain goes to the kernel's
 //! "trash": it stays here, unavailable, and re-adding the same address:port to the same service
-//! revives it with its counters (recorded in E5: a re-created service inherited InActConn).
-//! Once no connection refers to it, its slot is freed.
+//! key revives it with its counters — even after the service itself was deleted and created
+//! again (recorded in E5: a re-created service inherited InActConn). Once no connection refers
+//! to it, its slot is freed. (The kernel also keeps an unreferenced dest in the trash for a
+//! while; only its byte/packet statistics would differ, and those restart at zero here.)
 
 use std::net::Ipv4Addr;
 
-use super::service::ServiceId;
+use super::service::{ServiceId, ServiceKey};
 use super::stats::Stats;
 
 /// How packets reach a real server (`lb_kind` in keepalived, `-g/-m/-i` in ipvsadm).
@@ -104,10 +106,12 @@ pub struct RealServer {
     pub stats: Stats,
     /// The service it belongs (or belonged) to; `None` once that service was deleted.
     pub(crate) service: Option<ServiceId>,
+    /// That service's key: the dest trash is keyed by it and outlives the service.
+    pub(crate) service_key: ServiceKey,
 }
 
 impl RealServer {
-    pub(crate) fn new(cfg: &DestConfig, service: ServiceId) -> Self {
+    pub(crate) fn new(cfg: &DestConfig, service: ServiceId, service_key: ServiceKey) -> Self {
         RealServer {
             addr: cfg.addr,
             port: cfg.port,
@@ -123,6 +127,7 @@ impl RealServer {
             available: true,
             stats: Stats::default(),
             service: Some(service),
+            service_key,
         }
     }
 

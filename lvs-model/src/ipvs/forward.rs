@@ -367,13 +367,13 @@ impl Ipvs {
             &mut self.dests,
         );
         let (forward, daddr, dport) = (c.forward, c.daddr, c.dport);
-        self.count_in(dest_id, p.len);
+        self.count_in(now, dest_id, p.len);
         let verdict = self.xmit(&p, packet, forward, daddr, dport, rng);
         self.conns.rearm(id, now);
         verdict
     }
 
-    fn count_in(&mut self, dest: DestId, len: usize) {
+    fn count_in(&mut self, now: Instant, dest: DestId, len: usize) {
         let d = self.dests.get_mut(dest);
         d.stats.count_in(len);
         if let Some(sid) = d.service
@@ -382,10 +382,10 @@ impl Ipvs {
             svc.stats.count_in(len);
         }
         self.total.count_in(len);
-        self.est.dirty = true;
+        self.mark_stats_dirty(now);
     }
 
-    fn count_out(&mut self, dest: DestId, len: usize) {
+    fn count_out(&mut self, now: Instant, dest: DestId, len: usize) {
         let d = self.dests.get_mut(dest);
         d.stats.count_out(len);
         if let Some(sid) = d.service
@@ -394,16 +394,16 @@ impl Ipvs {
             svc.stats.count_out(len);
         }
         self.total.count_out(len);
-        self.est.dirty = true;
+        self.mark_stats_dirty(now);
     }
 
-    fn count_conn(&mut self, dest: DestId, sid: ServiceId) {
+    fn count_conn(&mut self, now: Instant, dest: DestId, sid: ServiceId) {
         self.dests.get_mut(dest).stats.conns += 1;
         if let Some(Some(svc)) = self.services.get_mut(sid.0 as usize) {
             svc.stats.conns += 1;
         }
         self.total.conns += 1;
-        self.est.dirty = true;
+        self.mark_stats_dirty(now);
     }
 
     /// `ip_vs_service_find`: fwmark, then protocol/address/port, then the port-0 service.
@@ -552,7 +552,7 @@ impl Ipvs {
             }
             self.conns.rearm(t, now);
         }
-        self.count_conn(dest_id, sid);
+        self.count_conn(now, dest_id, sid);
         Some(id)
     }
 
@@ -689,7 +689,7 @@ impl Ipvs {
             &mut self.dests,
         );
         let (vaddr, vport) = (c.vaddr, c.vport);
-        self.count_out(dest_id, p.len);
+        self.count_out(now, dest_id, p.len);
         let mut out = packet.to_vec();
         out[8] = ttl - 1;
         mangle(&mut out, &p, 12, vaddr, 0, vport);

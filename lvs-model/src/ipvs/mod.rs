@@ -106,6 +106,13 @@ pub enum IpvsError {
 
 /// The estimator tick: `ipvsadm --stats` sees counters as of the last one (E1, E5).
 pub const ESTIMATOR_PERIOD: Duration = Duration::from_secs(2);
+/// The first estimator tick (a multiple of [`ESTIMATOR_PERIOD`] since the start of the run)
+/// strictly after `t`.
+fn next_estimator_tick(t: Instant) -> Instant {
+    let p = ESTIMATOR_PERIOD.as_nanos() as u64;
+    Instant::from_nanos((t.as_nanos() / p + 1).saturating_mul(p))
+}
+
 /// How long a template that still controls connections is kept past its deadline.
 pub const TEMPLATE_RECHECK: Duration = Duration::from_secs(60);
 
@@ -130,8 +137,8 @@ pub struct Ipvs {
 
 #[derive(Clone, Debug, Default)]
 struct Estimates {
-    last_tick: Option<Instant>,
-    dirty: bool,
+    /// The earliest counter change not yet in the snapshot.
+    dirty_since: Option<Instant>,
     total: Stats,
     services: BTreeMap<ServiceKey, Stats>,
     dests: BTreeMap<(ServiceKey, Ipv4Addr, u16), Stats>,
@@ -273,10 +280,19 @@ impl Ipvs {
             if d.refs() == 0 {
                 self.dests.remove(did);
             } else {
-                // Orphaned: unreachable for revival, kept for its entries.
+                // To the trash, where a re-created service finds it again (E5).
+                self.trash.insert((*key, d.addr, d.port), did);
             }
         }
-        self.trash.retain(|(k, _, _), _| k != key);
+        for did in self
+            .trash
+            .iter()
+            .filter(|((k, _, _), _)| k == key)
+            .map(|(_, &id)| id)
+            .collect::<Vec<_>>()
+        {
+            self.dests.get_mut(did).service = None;
+        }
         if self.sysctl.expire_nodest_conn {
             self.flush_nodest_conns();
         }
@@ -301,7 +317,8 @@ impl Ipvs {
         for id in ids {
             self.dests.get_mut(id).stats = Stats::default();
         }
-        self.est.dirty = true;
+        // `-Z` clears the estimator's copy too, so `--stats` shows zeros at once.
+        self.snapshot_estimates();
     }
 
     fn validate_dest(cfg: &DestConfig) -> Result<(), IpvsError> {
@@ -344,10 +361,12 @@ impl Ipvs {
         }
         let id = match self.trash.remove(&(*key, cfg.addr, cfg.port)) {
             Some(id) => {
-                self.dests.get_mut(id).apply(&cfg);
+                let d = self.dests.get_mut(id);
+                d.apply(&cfg);
+                d.service = Some(sid);
                 id
             }
-            None => self.dests.insert(RealServer::new(&cfg, sid)),
+            None => self.dests.insert(RealServer::new(&cfg, sid, *key)),
         };
         let svc = self.services[sid.0 as usize]
             .as_mut()
@@ -357,7 +376,6 @@ impl Ipvs {
             DestList::new(&svc.dests, &self.dests),
             DestChange::Added(id),
         );
-        self.est.dirty = true;
         Ok(id)
     }
 
@@ -417,7 +435,6 @@ impl Ipvs {
         if self.sysctl.expire_nodest_conn {
             self.flush_nodest_conns();
         }
-        self.est.dirty = true;
         Ok(())
     }
 
@@ -428,12 +445,17 @@ impl Ipvs {
     }
 
     fn free_dest(&mut self, id: DestId) {
-        if let Some(d) = self.dests.remove(id)
-            && let Some(sid) = d.service
+        let Some(d) = self.dests.remove(id) else {
+            return;
+        };
+        let tkey = (d.service_key, d.addr, d.port);
+        if self.trash.get(&tkey) == Some(&id) {
+            self.trash.remove(&tkey);
+        }
+        if let Some(sid) = d.service
             && let Some(svc) = self.services[sid.0 as usize].as_mut()
         {
             svc.sched.forget(id);
-            self.trash.remove(&(svc.config.key, d.addr, d.port));
         }
     }
 
@@ -492,45 +514,43 @@ impl Ipvs {
     /// The next deadline: an entry's expiry or the estimator tick.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let est = self.est.dirty.then(|| self.next_tick());
+        let est = self.est.dirty_since.map(next_estimator_tick);
         match (self.conns.poll_timeout(), est) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
     }
 
-    fn next_tick(&self) -> Instant {
-        match self.est.last_tick {
-            Some(t) => t + ESTIMATOR_PERIOD,
-            None => Instant::ZERO + ESTIMATOR_PERIOD,
-        }
-    }
-
     /// Expire due entries (a template with live children is kept another 60 s) and run the
     /// estimator tick.
     pub fn handle_timeout(&mut self, now: Instant) {
-        while let Some(id) = self.conns.pop_due(now) {
+        while let Some((id, due)) = self.conns.pop_due(now) {
             let Some(c) = self.conns.get(id) else {
                 continue;
             };
             if c.n_control > 0 {
-                self.conns.extend(id, now, TEMPLATE_RECHECK);
+                // Re-armed from when the timer fired, however late the driver calls.
+                self.conns.extend(id, due, TEMPLATE_RECHECK);
             } else {
                 self.remove_conn(id);
             }
         }
-        if self.est.dirty {
-            let period = ESTIMATOR_PERIOD.as_nanos() as u64;
-            let tick = Instant::from_nanos(now.as_nanos() / period * period);
-            if self.est.last_tick.is_none_or(|t| tick > t) && tick >= self.next_tick() {
-                self.snapshot_estimates();
-                self.est.last_tick = Some(tick);
-            }
+        if let Some(since) = self.est.dirty_since
+            && next_estimator_tick(since) <= now
+        {
+            self.snapshot_estimates();
+        }
+    }
+
+    /// Counters changed at `now`: the next estimator tick will copy them.
+    pub(crate) fn mark_stats_dirty(&mut self, now: Instant) {
+        if self.est.dirty_since.is_none() {
+            self.est.dirty_since = Some(now);
         }
     }
 
     fn snapshot_estimates(&mut self) {
-        self.est.dirty = false;
+        self.est.dirty_since = None;
         self.est.total = self.total;
         self.est.services.clear();
         self.est.dests.clear();
@@ -560,6 +580,39 @@ impl Ipvs {
 
     pub fn estimated_total_stats(&self) -> Stats {
         self.est.total
+    }
+
+    /// Ask the service's scheduler for a dest, as a new connection from `saddr:sport` to
+    /// `daddr:dport` would, without creating an entry. Stateful schedulers (rr, wrr, lblc…)
+    /// advance exactly as for a real connection. For benches and "where would it go" queries.
+    pub fn pick_dest(
+        &mut self,
+        key: &ServiceKey,
+        now: Instant,
+        saddr: Ipv4Addr,
+        sport: u16,
+        rng: &mut impl rand_core::Rng,
+    ) -> Option<&RealServer> {
+        let sid = *self.svc_index.get(key)?;
+        let svc = self.services.get_mut(sid.0 as usize)?.as_mut()?;
+        let (daddr, dport) = match svc.config.key {
+            ServiceKey::Addr { addr, port, .. } => (addr, port),
+            ServiceKey::Fwmark(_) => (Ipv4Addr::UNSPECIFIED, 0),
+        };
+        let input = sched::SchedInput {
+            now,
+            saddr,
+            sport,
+            daddr,
+            dport,
+        };
+        let id = svc.sched.schedule(
+            DestList::new(&svc.dests, &self.dests),
+            svc.config.flags,
+            &input,
+            rng,
+        )?;
+        Some(self.dests.get(id))
     }
 
     /// Check the invariants the property tests rely on; `Err` names the first broken one.

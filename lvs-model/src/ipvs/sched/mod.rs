@@ -344,7 +344,8 @@ pub(crate) mod testutil {
         }
         pub fn add(&mut self, last: u8, weight: u32) -> DestId {
             let cfg = DestConfig::new(ip(last), 80).weight(weight);
-            let id = self.dests.insert(RealServer::new(&cfg, ServiceId(0)));
+            let key = crate::ipvs::service::ServiceKey::Fwmark(1);
+            let id = self.dests.insert(RealServer::new(&cfg, ServiceId(0), key));
             self.ids.insert(0, id);
             self.sched
                 .dest_changed(DestList::new(&self.ids, &self.dests), DestChange::Added(id));

@@ -130,4 +130,22 @@ mod tests {
             Some(other)
         );
     }
+
+    #[test]
+    fn sh_port_spreads_one_client_over_dests() {
+        let mut f = Fixture::build(SchedulerKind::Sh, &[(102, 1), (103, 1)]);
+        let client = ip(50);
+        let picks: std::collections::BTreeSet<u8> = (1000..1040)
+            .map(|p| {
+                f.pick_with(&input(client, p), SchedFlags::default().port())
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(picks.len(), 2, "the source port joins the hash");
+        // Bucket = hash_32(addr + port): the same sum gives the same bucket.
+        assert_eq!(
+            hashkey(Ipv4Addr::new(10, 0, 0, 1), 5, 0),
+            hashkey(Ipv4Addr::new(10, 0, 0, 6), 0, 0)
+        );
+    }
 }

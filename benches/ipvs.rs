@@ -1,0 +1,144 @@
+//! IPVS benchmarks: DR forwarding on an established connection, a new connection (schedule +
+//! insert), wlc/lc picks among 1,000 dests, and the mh table build for 1,000 dests.
+//! Memory for 1 M connections is measured by `tests/ipvs_memory.rs` (a counting allocator).
+
+use std::hint::black_box;
+use std::net::Ipv4Addr;
+use std::time::{Duration as StdDuration, Instant as StdInstant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use lvs_model::ipvs::{DestConfig, Ipvs, IpvsConfig, SchedulerKind, ServiceConfig, ServiceKey};
+use lvs_model::time::Instant;
+use rand_core::SeedableRng;
+use smoltcp::wire::{IpAddress, Ipv4Packet, TcpPacket};
+
+const VIP: Ipv4Addr = Ipv4Addr::new(192, 168, 80, 200);
+
+fn tcp(src: Ipv4Addr, sport: u16, syn: bool) -> Vec<u8> {
+    let mut b = vec![0u8; 40];
+    {
+        let mut t = TcpPacket::new_unchecked(&mut b[20..]);
+        t.set_src_port(sport);
+        t.set_dst_port(80);
+        t.set_header_len(20);
+        t.clear_flags();
+        t.set_syn(syn);
+        t.set_ack(!syn);
+        t.set_window_len(1000);
+        t.fill_checksum(&IpAddress::Ipv4(src), &IpAddress::Ipv4(VIP));
+    }
+    let mut ip = Ipv4Packet::new_unchecked(&mut b[..]);
+    ip.set_version(4);
+    ip.set_header_len(20);
+    ip.set_total_len(40);
+    ip.clear_flags();
+    ip.set_dont_frag(true);
+    ip.set_hop_limit(64);
+    ip.set_next_header(6u8.into());
+    ip.set_src_addr(src);
+    ip.set_dst_addr(VIP);
+    ip.fill_checksum();
+    b
+}
+
+fn director(kind: SchedulerKind, dests: u32) -> (Ipvs, ServiceKey) {
+    let mut ipvs = Ipvs::new(IpvsConfig {
+        local_addr: Ipv4Addr::new(192, 168, 80, 100),
+        route_mtu: 1500,
+    });
+    let key = ServiceKey::tcp(VIP, 80);
+    ipvs.add_service(ServiceConfig::new(key).scheduler(kind))
+        .unwrap();
+    for i in 0..dests {
+        let a = Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 1, 0, 0)) + i);
+        ipvs.add_dest(&key, DestConfig::new(a, 80).weight(1 + i % 5))
+            .unwrap();
+    }
+    (ipvs, key)
+}
+
+fn rng() -> rand_chacha::ChaCha8Rng {
+    rand_chacha::ChaCha8Rng::from_seed([9; 32])
+}
+
+fn forwarding(c: &mut Criterion) {
+    let mut g = c.benchmark_group("ipvs");
+    g.throughput(Throughput::Elements(1));
+
+    // DR, established connection: parse, lookup, state, counters, TTL, verdict.
+    let (mut ipvs, _) = director(SchedulerKind::Wrr, 2);
+    let client = Ipv4Addr::new(10, 9, 0, 1);
+    let mut r = rng();
+    let _ = ipvs.process_inbound(Instant::ZERO, &tcp(client, 1000, true), &mut r);
+    let ack = tcp(client, 1000, false);
+    let mut t = 1u64;
+    g.bench_function("dr_established", |b| {
+        b.iter(|| {
+            t += 1;
+            black_box(ipvs.process_inbound(Instant::from_nanos(t), black_box(&ack), &mut r))
+        })
+    });
+
+    // A new connection: schedule (wlc over 2 dests) + insert + forward. The table is rebuilt
+    // every 65,536 connections outside the timed part.
+    g.bench_function("new_connection", |b| {
+        b.iter_custom(|iters| {
+            let mut total = StdDuration::ZERO;
+            let mut done = 0u64;
+            while done < iters {
+                let n = (iters - done).min(65_536);
+                let (mut ipvs, _) = director(SchedulerKind::Wlc, 2);
+                let pkts: Vec<Vec<u8>> = (0..n)
+                    .map(|i| {
+                        let src = Ipv4Addr::from(
+                            u32::from(Ipv4Addr::new(10, 0, 0, 0)) + (i >> 14) as u32,
+                        );
+                        tcp(src, 1024 + (i & 0x3fff) as u16, true)
+                    })
+                    .collect();
+                let mut r = rng();
+                let start = StdInstant::now();
+                for p in &pkts {
+                    let _ = black_box(ipvs.process_inbound(Instant::ZERO, p, &mut r));
+                }
+                total += start.elapsed();
+                done += n;
+            }
+            total
+        })
+    });
+
+    for kind in [SchedulerKind::Wlc, SchedulerKind::Lc] {
+        let (mut ipvs, key) = director(kind, 1000);
+        let mut r = rng();
+        // Spread some load so the comparisons are not all ties.
+        for i in 0..3000u32 {
+            let src = Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 2, 0, 0)) + i);
+            let _ = ipvs.process_inbound(Instant::ZERO, &tcp(src, 1000, true), &mut r);
+        }
+        g.bench_function(format!("{}_pick_1000_dests", kind.name()), |b| {
+            b.iter(|| {
+                black_box(
+                    ipvs.pick_dest(&key, Instant::ZERO, client, 1, &mut r)
+                        .map(|d| d.addr),
+                )
+            })
+        });
+    }
+
+    // mh: every dest edit rebuilds the 4093-slot table from 1,000 dests.
+    let (mut ipvs, key) = director(SchedulerKind::Mh, 1000);
+    let a = Ipv4Addr::new(10, 1, 0, 7);
+    let mut w = 1;
+    g.bench_function("mh_build_1000_dests", |b| {
+        b.iter(|| {
+            w = w % 5 + 1;
+            ipvs.edit_dest(&key, DestConfig::new(a, 80).weight(w))
+                .unwrap();
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, forwarding);
+criterion_main!(benches);
