@@ -818,6 +818,54 @@ fn s08a_link_down_on_backup() {
     insta::assert_snapshot!("vrrp_s08a", snapshot(&o));
 }
 
+#[test]
+fn s02b_kill_of_the_parent_only_is_a_graceful_stop() {
+    // The VRRP child gets its parent-death signal and shuts down cleanly: same as SIGTERM.
+    let sc = Scenario {
+        name: "S02b",
+        real: real::S02b,
+        nodes: seed_pair(true, false),
+        fitted_starts: &[("100", 0)],
+    };
+    let o = run(&sc);
+    check_timeline(&sc, &o, MS, MS, &[]);
+    let (s0, r0) = o.nth("100", "advert 0", 0);
+    let (s1, r1) = o.nth("101", "advert 99", 0);
+    // 50 µs + 157/256 s.
+    assert_interval(
+        "S02b takeover after prio 0",
+        s1 - s0,
+        r1 - r0,
+        LAT + SKEW_99,
+        MS,
+    );
+    insta::assert_snapshot!("vrrp_s02b", snapshot(&o));
+}
+
+#[test]
+fn s10c_seed_config_vrrp_only() {
+    let sc = Scenario {
+        name: "S10c",
+        real: real::S10c,
+        nodes: seed_pair(true, false),
+        fitted_starts: &[("100", 0)],
+    };
+    let o = run(&sc);
+    // Recorded takeover 0.6148 s after the prio-0 advert: 1.5 ms over the formula.
+    check_timeline(&sc, &o, MS, MS, &[("101", 0.615301, 2 * MS)]);
+    let (s0, r0) = o.nth("100", "advert 0", 0);
+    let (s1, r1) = o.nth("101", "advert 99", 0);
+    // 50 µs + 157/256 s (recorded: 0.6148 s).
+    assert_interval(
+        "S10c takeover after prio 0",
+        s1 - s0,
+        r1 - r0,
+        LAT + SKEW_99,
+        2 * MS,
+    );
+    insta::assert_snapshot!("vrrp_s10c", snapshot(&o));
+}
+
 /// The targets, exactly, with no bus latency: seed cluster 100/99, advert_int 1, v2.
 #[test]
 fn seed_cluster_takeover_targets_are_exact() {
@@ -1253,5 +1301,81 @@ mod real {
         (22.633396, "101", "garp"),
         (23.114901, "101", "action stop"),
         (23.115480, "101", "advert 0"),
+    ];
+    /// `S02b_kill_parent_only/timeline.json`: harness actions, adverts, GARPs and state changes.
+    pub const S02b: &[(f64, &str, &str)] = &[
+        (-8.402134, "100", "action start"),
+        (-8.369533, "100", "state BACKUP (init)"),
+        (-8.101015, "101", "action start"),
+        (-8.068053, "101", "state BACKUP (init)"),
+        (-4.758803, "100", "advert 100"),
+        (-4.758641, "100", "garp"),
+        (-4.758606, "100", "garp"),
+        (-4.758581, "100", "garp"),
+        (-4.758557, "100", "garp"),
+        (-4.758532, "100", "garp"),
+        (-4.758491, "100", "state MASTER"),
+        (-3.758360, "100", "advert 100"),
+        (-2.758108, "100", "advert 100"),
+        (-1.757933, "100", "advert 100"),
+        (-0.757728, "100", "advert 100"),
+        (0.000000, "100", "action stop"),
+        (0.000796, "100", "advert 0"),
+        (0.615064, "101", "advert 99"),
+        (0.615156, "101", "state MASTER"),
+        (0.615223, "101", "garp"),
+        (0.615267, "101", "garp"),
+        (0.615293, "101", "garp"),
+        (0.615319, "101", "garp"),
+        (0.615351, "101", "garp"),
+        (1.615521, "101", "advert 99"),
+        (2.615625, "101", "advert 99"),
+        (3.615758, "101", "advert 99"),
+        (4.615923, "101", "advert 99"),
+        (5.615878, "101", "garp"),
+        (5.615918, "101", "garp"),
+        (5.615943, "101", "garp"),
+        (5.615967, "101", "garp"),
+        (5.615992, "101", "garp"),
+        (5.616038, "101", "advert 99"),
+        (6.616186, "101", "advert 99"),
+        (7.616351, "101", "advert 99"),
+        (8.616532, "101", "advert 99"),
+        (9.616707, "101", "advert 99"),
+        (10.000903, "100", "action stop"),
+        (10.001156, "101", "action stop"),
+        (10.001701, "101", "advert 0"),
+    ];
+
+    /// `S10c_seed_vrrp_only_P/timeline.json`: harness actions, adverts, GARPs and state changes.
+    pub const S10c: &[(f64, &str, &str)] = &[
+        (-8.402276, "100", "action start"),
+        (-8.336974, "100", "state BACKUP (init)"),
+        (-8.101052, "101", "action start"),
+        (-8.060259, "101", "state BACKUP (init)"),
+        (-4.772181, "100", "advert 100"),
+        (-4.771986, "100", "garp"),
+        (-4.771950, "100", "garp"),
+        (-4.771925, "100", "garp"),
+        (-4.771901, "100", "garp"),
+        (-4.771876, "100", "garp"),
+        (-4.771737, "100", "state MASTER"),
+        (-3.771715, "100", "advert 100"),
+        (-2.771493, "100", "advert 100"),
+        (-1.771329, "100", "advert 100"),
+        (-0.771159, "100", "advert 100"),
+        (0.000000, "100", "action stop"),
+        (0.000515, "100", "advert 0"),
+        (0.615301, "101", "advert 99"),
+        (0.615397, "101", "state MASTER"),
+        (0.615549, "101", "garp"),
+        (0.615619, "101", "garp"),
+        (0.615662, "101", "garp"),
+        (0.615716, "101", "garp"),
+        (0.615759, "101", "garp"),
+        (1.615934, "101", "advert 99"),
+        (2.616109, "101", "advert 99"),
+        (3.000669, "101", "action stop"),
+        (3.001464, "101", "advert 0"),
     ];
 }
