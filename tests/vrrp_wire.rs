@@ -152,9 +152,9 @@ fn tshark_decodes_our_adverts_and_garps() {
     // v3 advert: 35 centiseconds, no auth; checksum (with pseudo-header) good.
     let v3 = format!("3|1|52|255|2|||1|{vips}||255|0xc0|01:00:5e:00:00:12||||35");
     assert_eq!(lines[12], v3);
-    // GARPs: request, gratuitous, for each VIP, five times each.
+    // GARPs: request, gratuitous, five rounds over the VIPs, interleaved as keepalived does.
     for (k, l) in lines[1..11].iter().chain(&lines[13..23]).enumerate() {
-        let vip = if k % 10 < 5 {
+        let vip = if k % 2 == 0 {
             "192.168.80.200"
         } else {
             "192.168.80.201"

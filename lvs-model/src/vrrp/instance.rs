@@ -645,11 +645,12 @@ impl VrrpInstance {
             .copied()
     }
 
-    /// `repeat` GARPs for each VIP (all of one VIP's, then the next VIP's).
+    /// `repeat` rounds of one GARP per VIP: keepalived interleaves them (VIP1, VIP2, VIP1,
+    /// VIP2, ...), as a capture of 2.2.7 with two VIPs shows.
     fn send_garps(&mut self, repeat: u32) {
         let vips: Vec<Ipv4Addr> = self.all_vips().collect();
-        for ip in vips {
-            for _ in 0..repeat {
+        for _ in 0..repeat {
+            for &ip in &vips {
                 self.transmits.push_back(InstanceTransmit::Garp { ip });
                 self.events.push_back(Event::Garp { ip });
             }

@@ -18,6 +18,13 @@
 //! * Unicast peers' MACs come from received frames or [`VrrpProcess::set_neighbor`]; before
 //!   that, unicast adverts are sent to the broadcast MAC (the kernel would ARP first).
 //! * Script weights of scripts that have not reported yet count neither way.
+//! * A MASTER restarts its advert timer only when it sends an advert in answer to a received
+//!   one (priority 0, or a lower priority); invalid packets never move it.
+//! * `garp_master_refresh` fires on its own timer (takeover + R, then every R); unverified
+//!   against 2.2.7, which no recording exercises.
+//! * The IPv4 identification of adverts is a per-process counter from 1 (the kernel picks it
+//!   for keepalived; the recordings show the same 1, 2, 3... for a node's first adverts).
+//! * `track_interface`/`track_script` `reverse` swaps "up" and "down" before the weight rule.
 
 pub mod config;
 pub mod instance;

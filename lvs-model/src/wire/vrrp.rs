@@ -539,6 +539,55 @@ mod tests {
         0x50, 0xc8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xc0, 0xa8, 0x50, 0xc8,
     ];
 
+    // Our own recording of keepalived 2.2.7 with `vrrp_version 3`, `advert_int 0.35`,
+    // priority 150, VRID 52, VIPs 192.168.90.200 and .201, from 192.168.90.100 (IP ID 1):
+    // the v3 checksum includes the IPv4 pseudo-header.
+    static ADVERT_V3_FRAME: [u8; 50] = [
+        0x01, 0x00, 0x5e, 0x00, 0x00, 0x12, 0x1a, 0x83, 0xcd, 0xb2, 0x82, 0x4f, 0x08, 0x00, 0x45,
+        0xc0, 0x00, 0x24, 0x00, 0x01, 0x00, 0x00, 0xff, 0x70, 0xbf, 0x89, 0xc0, 0xa8, 0x5a, 0x64,
+        0xe0, 0x00, 0x00, 0x12, 0x31, 0x34, 0x96, 0x02, 0x00, 0x23, 0x06, 0x23, 0xc0, 0xa8, 0x5a,
+        0xc8, 0xc0, 0xa8, 0x5a, 0xc9,
+    ];
+    // The same run's priority-0 advert on SIGTERM (IP ID 6).
+    static ADVERT_V3_PRIO0_FRAME: [u8; 50] = [
+        0x01, 0x00, 0x5e, 0x00, 0x00, 0x12, 0x1a, 0x83, 0xcd, 0xb2, 0x82, 0x4f, 0x08, 0x00, 0x45,
+        0xc0, 0x00, 0x24, 0x00, 0x06, 0x00, 0x00, 0xff, 0x70, 0xbf, 0x84, 0xc0, 0xa8, 0x5a, 0x64,
+        0xe0, 0x00, 0x00, 0x12, 0x31, 0x34, 0x00, 0x02, 0x00, 0x23, 0x9c, 0x23, 0xc0, 0xa8, 0x5a,
+        0xc8, 0xc0, 0xa8, 0x5a, 0xc9,
+    ];
+
+    #[test]
+    fn v3_frames_match_our_keepalived_recording_byte_for_byte() {
+        let mac = EthernetAddress([0x1a, 0x83, 0xcd, 0xb2, 0x82, 0x4f]);
+        let src = Ipv4Addr::new(192, 168, 90, 100);
+        for (prio, ident, recorded) in [(150, 1, &ADVERT_V3_FRAME), (0, 6, &ADVERT_V3_PRIO0_FRAME)]
+        {
+            let p = Packet::new_checked(vrrp_of(recorded)).unwrap();
+            assert!(p.verify_checksum(src, MCAST_GROUP4));
+            let r = Repr {
+                vrid: 52,
+                priority: prio,
+                addrs: vec![
+                    Ipv4Addr::new(192, 168, 90, 200),
+                    Ipv4Addr::new(192, 168, 90, 201),
+                ],
+                version: VersionRepr::V3 { max_adver_int: 35 },
+            };
+            assert_eq!(Repr::parse(&p, src, MCAST_GROUP4).unwrap(), r);
+            let mut vrrp = vec![0u8; r.buffer_len()];
+            r.emit(&mut Packet::new_unchecked(&mut vrrp), src, MCAST_GROUP4);
+            let ip = AdvertIp {
+                src_mac: mac,
+                dst_mac: multicast_mac(MCAST_GROUP4),
+                src,
+                dst: MCAST_GROUP4,
+                ttl: 255,
+                ident,
+            };
+            assert_eq!(&advert_frame(&ip, &vrrp)[..], &recorded[..]);
+        }
+    }
+
     const MAC_100: EthernetAddress = EthernetAddress([0xee, 0x85, 0xee, 0x87, 0x4d, 0x8d]);
     const IP_100: Ipv4Addr = Ipv4Addr::new(192, 168, 80, 100);
     const VIP: Ipv4Addr = Ipv4Addr::new(192, 168, 80, 200);
