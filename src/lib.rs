@@ -1,4 +1,5 @@
 //! The `lvslab` command line: each subcommand lives in its own module under [`cmd`].
 
 pub mod cmd;
+pub mod lab;
 pub mod scenario;

@@ -14,12 +14,15 @@ struct Cli {
 enum Command {
     /// Check keepalived.conf files as keepalived 2.2.7 would, and show what it would run.
     Check(cmd::check::CheckArgs),
+    /// Run a scenario (or the built-in seed lab) and check its expectations.
+    Run(cmd::run::RunArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let code = match &cli.command {
         Command::Check(args) => cmd::check::run(args),
+        Command::Run(args) => cmd::run::run(args),
     };
     std::process::exit(code);
 }

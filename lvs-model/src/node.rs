@@ -98,6 +98,12 @@ pub trait Node {
         }
     }
 
+    /// The node as [`Any`](core::any::Any), for drivers that know its concrete type (a report
+    /// reading a director's IPVS table). `None` when the node does not offer it.
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        None
+    }
+
     /// The next frame to send.
     #[must_use]
     fn poll_transmit(&mut self) -> Option<Transmit>;

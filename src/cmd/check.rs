@@ -44,7 +44,7 @@ pub struct CheckArgs {
 }
 
 /// The real filesystem, for the sans-IO parser.
-struct RealFiles;
+pub struct RealFiles;
 
 impl SourceLoader for RealFiles {
     fn read(&self, path: &str) -> Option<Vec<u8>> {

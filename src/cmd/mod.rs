@@ -1,3 +1,4 @@
 //! Subcommands of `lvslab`.
 
 pub mod check;
+pub mod run;

@@ -24,8 +24,9 @@ use crate::time::{Duration, Instant};
 use md5::{Digest, Md5};
 use smoltcp::iface::{Interface, SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
-use smoltcp::wire::IpAddress;
+use smoltcp::wire::{IpAddress, IpListenEndpoint};
 use std::collections::{BTreeMap, VecDeque};
+use std::net::Ipv4Addr;
 
 /// Linux's default `ip_local_port_range`.
 const EPHEMERAL_FIRST: u16 = 32768;
@@ -98,6 +99,20 @@ impl ProbeExecutor {
         iface: &mut Interface,
         sockets: &mut SocketSet<'_>,
     ) {
+        self.start_from(now, req, None, iface, sockets);
+    }
+
+    /// As [`Self::start`], from source address `src` — the address Linux would pick for the
+    /// target. A host stack that gives smoltcp no addresses of its own (lvs-model's
+    /// `LinuxStack` decides locality itself) must name it.
+    pub fn start_from(
+        &mut self,
+        now: Instant,
+        req: &ProbeRequest,
+        src: Option<Ipv4Addr>,
+        iface: &mut Interface,
+        sockets: &mut SocketSet<'_>,
+    ) {
         let Some(port) = self.take_port() else {
             self.done.push_back((req.id, ProbeOutcome::Error));
             return;
@@ -107,7 +122,11 @@ impl ProbeExecutor {
             tcp::SocketBuffer::new(vec![0; TX_BUFFER]),
         );
         let remote = (IpAddress::Ipv4(*req.target.ip()), req.target.port());
-        if socket.connect(iface.context(), remote, port).is_err() {
+        let local = IpListenEndpoint {
+            addr: src.map(IpAddress::Ipv4),
+            port,
+        };
+        if socket.connect(iface.context(), remote, local).is_err() {
             self.done.push_back((req.id, ProbeOutcome::Error));
             return;
         }

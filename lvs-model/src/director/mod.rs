@@ -271,8 +271,9 @@ impl Director {
             if let Some(c) = &mut self.checkers {
                 while let Some(req) = c.poll_probe() {
                     progressed = true;
+                    let src = self.stack.source_address(*req.target.ip());
                     let (iface, sockets) = self.stack.iface_and_sockets();
-                    self.probes.start(now, &req, iface, sockets);
+                    self.probes.start_from(now, &req, src, iface, sockets);
                 }
                 let mut actions = Vec::new();
                 while let Some(a) = c.poll_dest_action() {
@@ -388,6 +389,10 @@ impl Node for Director {
 
     fn processes(&self) -> &[&'static str] {
         PROCESSES
+    }
+
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        Some(self)
     }
 
     fn handle_link(&mut self, now: Instant, port: PortId, up: bool) {
