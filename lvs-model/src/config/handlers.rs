@@ -377,7 +377,7 @@ impl Parser<'_> {
                 }
             }
             "smtp_connect_timeout" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match self.read_unsigned(&t, 0, u32::MAX as u64 / TIMER_HZ, true) {
                     Ok(0) => {
                         self.err(Some(&t), Effect::Clamped, "out-of-range", "smtp_conect_timeout must be greater than 0, setting to 1".into());
@@ -440,7 +440,7 @@ impl Parser<'_> {
                 }
             }
             "vrrp_version" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match self.read_int(&t, 2, 3, true) {
                     Ok(v) => {
                         self.st.global.vrrp.version =
@@ -450,14 +450,14 @@ impl Parser<'_> {
                 }
             }
             "vrrp_garp_master_delay" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match self.read_unsigned(&t, 0, u32::MAX as u64 / TIMER_HZ, true) {
                     Ok(v) => self.st.global.vrrp.garp_master_delay = Duration::from_secs(v),
                     Err(_) => self.err(Some(&t), Effect::Ignored, "invalid-value", format!("vrrp_garp_master_delay '{}' invalid - ignoring", t.text)),
                 }
             }
             "vrrp_garp_master_repeat" | "vrrp_garp_master_refresh_repeat" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match self.read_unsigned(&t, 0, u32::MAX as u64, true) {
                     Ok(v) => {
                         let v = if v == 0 {
@@ -476,7 +476,7 @@ impl Parser<'_> {
                 }
             }
             "vrrp_garp_master_refresh" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match self.read_unsigned(&t, 0, u32::MAX as u64, true) {
                     Ok(v) => {
                         self.st.global.vrrp.garp_master_refresh =
@@ -489,21 +489,21 @@ impl Parser<'_> {
                 }
             }
             "vrrp_garp_lower_prio_delay" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match self.read_unsigned(&t, 0, u32::MAX as u64 / TIMER_HZ, true) {
                     Ok(v) => self.st.global.vrrp.garp_lower_prio_delay = Some(Duration::from_secs(v)),
                     Err(_) => self.err(Some(&t), Effect::Ignored, "invalid-value", format!("vrrp_garp_lower_prio_delay '{}' invalid - ignoring", t.text)),
                 }
             }
             "vrrp_garp_lower_prio_repeat" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match self.read_unsigned(&t, 0, i32::MAX as u64, true) {
                     Ok(v) => self.st.global.vrrp.garp_lower_prio_repeat = Some(v as u32),
                     Err(_) => self.err(Some(&t), Effect::Ignored, "invalid-value", format!("Invalid vrrp_garp_lower_prio_repeat '{}'", t.text)),
                 }
             }
             "vrrp_garp_interval" | "vrrp_gna_interval" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match self.read_decimal(&t, 1, u32::MAX as u64, 6, true) {
                     Ok(v) => {
                         let d = Duration::from_micros(v);
@@ -523,14 +523,14 @@ impl Parser<'_> {
                 }
             }
             "vrrp_down_timer_adverts" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match self.read_unsigned(&t, 1, 100, true) {
                     Ok(v) => self.st.global.vrrp.down_timer_adverts = v as u32,
                     Err(_) => self.err(Some(&t), Effect::Ignored, "invalid-value", format!("Invalid vrrp_down_timer_adverts [1:100] '{}'", t.text)),
                 }
             }
             "vrrp_mcast_group4" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match parse_ip(&t.text) {
                     None => self.err(Some(&t), Effect::Ignored, "invalid-address", format!("Can't parse vrrp_mcast_group4 [{}]. Skipping", t.text)),
                     Some(IpAddr::V6(_)) => self.err(Some(&t), Effect::Ignored, "invalid-address", format!("vrrp_mcast_group4 [{}] is not IPv4. Skipping", t.text)),

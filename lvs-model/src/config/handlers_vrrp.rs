@@ -54,11 +54,11 @@ impl Parser<'_> {
         if self.st.insts.is_empty() {
             return Ok(());
         }
-        let kw = toks[0].text.clone();
+        let kw = toks[0].text.as_str();
         let name = self.inst_name();
-        match kw.as_str() {
+        match kw {
             "state" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match t.text.as_str() {
                     "MASTER" => self.cur_inst().unwrap().want_master = Some(true),
                     "BACKUP" => {
@@ -89,7 +89,7 @@ impl Parser<'_> {
                 }
             }
             "interface" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 if t.text.len() >= 16 {
                     self.err(
                         Some(&t),
@@ -102,14 +102,14 @@ impl Parser<'_> {
                 }
             }
             "virtual_router_id" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match self.read_unsigned(&t, 1, 255, false) {
                     Ok(v) => self.cur_inst().unwrap().vrid = Some(v as u8),
                     Err(_) => self.err_help(Some(&t), Effect::InstanceDisabled, "vrid", format!("({name}): VRID '{}' not valid - must be between 1 & 255", t.text), "the instance is left without a VRID, so keepalived's VRRP process refuses to start"),
                 }
             }
             "priority" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match self.read_unsigned(&t, 1, 255, false) {
                     Ok(v) => self.cur_inst().unwrap().priority = Some(v as u8),
                     Err(_) => {
@@ -119,7 +119,7 @@ impl Parser<'_> {
                 }
             }
             "advert_int" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match self.read_decimal(&t, TIMER_HZ / 100, 255 * TIMER_HZ, 6, true) {
                     Ok(v) if v > 0 => self.cur_inst().unwrap().advert_us = Some(v),
                     r => {
@@ -134,7 +134,7 @@ impl Parser<'_> {
                 }
             }
             "version" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match self.read_int(&t, 2, 3, false) {
                     Ok(v) => {
                         let v = if v == 3 {
@@ -161,7 +161,7 @@ impl Parser<'_> {
             "nopreempt" => self.cur_inst().unwrap().nopreempt = true,
             "preempt" => self.cur_inst().unwrap().nopreempt = false,
             "preempt_delay" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match self.read_timer(&t, 0, 1000 * TIMER_HZ, false) {
                     Ok(d) => self.cur_inst().unwrap().preempt_delay_us = d.as_micros() as u64,
                     Err(_) => self.err(
@@ -173,7 +173,7 @@ impl Parser<'_> {
                 }
             }
             "garp_master_delay" | "garp_lower_prio_delay" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match self.read_unsigned(&t, 0, u32::MAX as u64 / TIMER_HZ, true) {
                     Ok(v) => {
                         let i = self.cur_inst().unwrap();
@@ -192,7 +192,7 @@ impl Parser<'_> {
                 }
             }
             "garp_master_repeat" | "garp_master_refresh_repeat" | "garp_lower_prio_repeat" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match self.read_unsigned(&t, 0, i32::MAX as u64, true) {
                     Ok(v) => {
                         let v = if v == 0 && kw != "garp_lower_prio_repeat" {
@@ -207,7 +207,7 @@ impl Parser<'_> {
                             v as u32
                         };
                         let i = self.cur_inst().unwrap();
-                        match kw.as_str() {
+                        match kw {
                             "garp_master_repeat" => i.garp_master_repeat = Some(v),
                             "garp_master_refresh_repeat" => i.garp_master_refresh_repeat = Some(v),
                             _ => i.garp_lower_prio_repeat = Some(v),
@@ -222,7 +222,7 @@ impl Parser<'_> {
                 }
             }
             "garp_master_refresh" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match self.read_unsigned(&t, 0, u32::MAX as u64 / TIMER_HZ, true) {
                     Ok(v) => {
                         self.cur_inst().unwrap().garp_master_refresh =
@@ -240,7 +240,7 @@ impl Parser<'_> {
                 }
             }
             "down_timer_adverts" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match self.read_unsigned(&t, 1, 100, false) {
                     Ok(v) => self.cur_inst().unwrap().down_timer_adverts = Some(v as u32),
                     Err(_) => self.err(
@@ -252,7 +252,7 @@ impl Parser<'_> {
                 }
             }
             "unicast_src_ip" | "mcast_src_ip" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 if kw == "unicast_src_ip" {
                     self.cur_inst().unwrap().unicast_configured = true;
                 }
@@ -386,10 +386,10 @@ impl Parser<'_> {
                 }
             }
             "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 let dup = {
                     let n = &self.st.insts.last().unwrap().notify;
-                    match kw.as_str() {
+                    match kw {
                         "notify_master" => n.master.is_some(),
                         "notify_backup" => n.backup.is_some(),
                         "notify_fault" => n.fault.is_some(),
@@ -400,7 +400,7 @@ impl Parser<'_> {
                 let what = if kw == "notify" {
                     "notify".to_string()
                 } else {
-                    kw.clone()
+                    kw.to_string()
                 };
                 if dup {
                     self.err(
@@ -414,7 +414,7 @@ impl Parser<'_> {
                     );
                 } else if let Some(s) = script_args(self, line, toks) {
                     let n = &mut self.cur_inst().unwrap().notify;
-                    match kw.as_str() {
+                    match kw {
                         "notify_master" => n.master = Some(s),
                         "notify_backup" => n.backup = Some(s),
                         "notify_fault" => n.fault = Some(s),
@@ -753,7 +753,7 @@ impl Parser<'_> {
         let name = self.inst_name();
         match toks[0].text.as_str() {
             "auth_type" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match t.text.as_str() {
                     "PASS" => self.cur_inst().unwrap().auth_type = Some(AuthType::Pass),
                     "AH" => self.cur_inst().unwrap().auth_type = Some(AuthType::Ah),
@@ -769,7 +769,7 @@ impl Parser<'_> {
                 }
             }
             "auth_pass" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 let mut p = t.text.as_bytes().to_vec();
                 if p.len() > 8 {
                     self.err_help(Some(&t), Effect::Clamped, "auth-pass", "Truncating auth_pass to 8 characters".into(), "VRRPv2 carries at most 8 bytes of password; peers must use the same first 8 characters");
@@ -787,8 +787,8 @@ impl Parser<'_> {
             return Ok(());
         }
         let sname = self.st.scripts.last().unwrap().name.clone();
-        let kw = toks[0].text.clone();
-        match kw.as_str() {
+        let kw = toks[0].text.as_str();
+        match kw {
             "script" => {
                 if let Some(s) = script_args(self, line, toks) {
                     let sc = self.st.scripts.last_mut().unwrap();
@@ -799,7 +799,7 @@ impl Parser<'_> {
                 }
             }
             "interval" | "timeout" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match self.read_decimal(&t, 0, u32::MAX as u64, 3, true) {
                     Ok(0) => {
                         self.err(
@@ -844,7 +844,7 @@ impl Parser<'_> {
                 }
             }
             "weight" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match self.read_int(&t, -253, 253, true) {
                     Ok(v) => self.st.scripts.last_mut().unwrap().weight = v as i32,
                     Err(_) => self.err(
@@ -871,7 +871,7 @@ impl Parser<'_> {
                 }
             }
             "rise" | "fall" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 let v = match self.read_unsigned(&t, 1, i32::MAX as u64, false) {
                     Ok(v) => v as u32,
                     Err(_) => {

@@ -4,7 +4,7 @@
 
 use super::diag::{Diagnostic, Effect, Severity};
 use super::keywords::{Blk, Pass, lookup, root_group};
-use super::lexer::{Input, Line, Token};
+use super::lexer::{Input, Lexed, Line, Token};
 use super::model::*;
 use super::source::FileId;
 use std::collections::BTreeSet;
@@ -152,8 +152,8 @@ pub(crate) struct Parser<'l> {
     kw_level: u32,
     pub exited: bool,
     pub st: State,
-    /// Block description for raw statements, e.g. `vrrp_instance VI_1`.
-    pub ctx: Vec<String>,
+    /// Headers of the open blocks, for raw statements (e.g. `vrrp_instance VI_1`).
+    pub ctx: Vec<&'l [Token]>,
     pub not_simulated_seen: BTreeSet<String>,
     pub cur: Option<&'l Line>,
 }
@@ -210,13 +210,17 @@ impl<'l> Parser<'l> {
         }
     }
 
-    fn read(&mut self) -> Option<(&'l Line, Option<&'l [Token]>)> {
+    fn read_lexed(&mut self) -> Option<&'l Lexed> {
         let input: &'l Input = self.input;
         let lx = input.lines.get(self.pos)?;
         self.pos += 1;
         self.steps += 1;
         self.cur = Some(&lx.line);
-        Some((&lx.line, lx.toks.as_deref()))
+        Some(lx)
+    }
+
+    fn read(&mut self) -> Option<(&'l Line, Option<&'l [Token]>)> {
+        self.read_lexed().map(|lx| (&lx.line, lx.toks.as_deref()))
     }
 
     /// Reports at the current logical line, pointing at `tok` (or the line start).
@@ -256,7 +260,7 @@ impl<'l> Parser<'l> {
         help: Option<String>,
     ) {
         let (file, line, col0) = match self.cur {
-            Some(l) => (l.file, l.line, l.text.col.first().copied().unwrap_or(0)),
+            Some(l) => (l.file, l.line, l.text.col_at(0)),
             None => {
                 let (f, l) = self.last_pos();
                 (f, l, 0)
@@ -383,15 +387,14 @@ impl<'l> Parser<'l> {
     fn process_stream(&mut self, blk: Blk, need_bob: bool) -> bool {
         let mut need_bob = need_bob;
         while !self.exited {
-            let Some((line, toks)) = self.read() else {
+            let Some(lx) = self.read_lexed() else {
                 break;
             };
-            let Some(toks) = toks else {
+            let (line, Some(toks)) = (&lx.line, lx.toks.as_deref()) else {
                 continue;
             };
-            let str0 = toks[0].text.as_str();
             if self.skip_sublevel == -1 {
-                if str0 == "{" {
+                if lx.brace == 1 || (lx.other_braces && toks[0].text == "{") {
                     self.skip_sublevel = 1;
                     need_bob = false;
                     continue;
@@ -399,23 +402,31 @@ impl<'l> Parser<'l> {
                 self.skip_sublevel = 0;
             }
             if self.skip_sublevel != 0 {
-                let mut last = "";
-                for t in toks {
-                    last = t.text.as_str();
-                    if t.text == "{" {
-                        self.skip_sublevel += 1;
-                    } else if t.text == "}" {
-                        self.skip_sublevel -= 1;
-                        if self.skip_sublevel == 0 {
-                            break;
+                // Inactive or rejected block: count braces only.
+                let last_close = if !lx.other_braces {
+                    self.skip_sublevel += lx.brace as i64;
+                    lx.brace == -1
+                } else {
+                    let mut last = "";
+                    for t in toks {
+                        last = t.text.as_str();
+                        if t.text == "{" {
+                            self.skip_sublevel += 1;
+                        } else if t.text == "}" {
+                            self.skip_sublevel -= 1;
+                            if self.skip_sublevel == 0 {
+                                break;
+                            }
                         }
                     }
-                }
-                if last == "}" && self.skip_sublevel == 0 && self.kw_level > 0 {
+                    last == "}"
+                };
+                if last_close && self.skip_sublevel == 0 && self.kw_level > 0 {
                     return true;
                 }
                 continue;
             }
+            let str0 = toks[0].text.as_str();
             if need_bob {
                 need_bob = false;
                 if str0 == "{" && self.kw_level > 0 {
@@ -473,13 +484,7 @@ impl<'l> Parser<'l> {
                 self.kw_level += 1;
                 let pushed = active;
                 if pushed {
-                    self.ctx.push(
-                        toks.iter()
-                            .take(2)
-                            .map(|t| t.text.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                    );
+                    self.ctx.push(toks);
                 }
                 let ret = self.process_stream(sub, bob_needed);
                 if pushed {
@@ -578,7 +583,17 @@ impl<'l> Parser<'l> {
     /// Records a keyword the lab parses but does not simulate (noted once per keyword).
     pub fn not_simulated(&mut self, toks: &[Token]) {
         let kw = toks[0].text.clone();
-        let block = self.ctx.last().cloned().unwrap_or_default();
+        let block = self
+            .ctx
+            .last()
+            .map(|h| {
+                h.iter()
+                    .take(2)
+                    .map(|t| t.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default();
         self.st.raw.push(RawStatement {
             block: block.clone(),
             keyword: kw.clone(),
