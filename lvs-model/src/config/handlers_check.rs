@@ -83,11 +83,11 @@ impl Parser<'_> {
         msg: &str,
     ) -> Result<Option<Duration>, Exit> {
         let t = self.arg(toks, 1)?;
-        match self.read_timer(&t, min, max, true) {
+        match self.read_timer(t, min, max, true) {
             Ok(d) => Ok(Some(d)),
             Err(_) => {
                 self.err(
-                    Some(&t),
+                    Some(t),
                     Effect::Ignored,
                     "invalid-value",
                     msg.replace("{}", &t.text),
@@ -105,7 +105,7 @@ impl Parser<'_> {
             "TUN" => Some(LbKind::Tun),
             o => {
                 let o = o.to_string();
-                self.err_help(Some(&t), Effect::Defaulted, "lb-kind", format!("PARSER : unknown [{o}] routing method for {s_type} server."), "the method must be NAT, DR or TUN in capitals; keepalived then defaults to NAT");
+                self.err_help(Some(t), Effect::Defaulted, "lb-kind", format!("PARSER : unknown [{o}] routing method for {s_type} server."), "the method must be NAT, DR or TUN in capitals; keepalived then defaults to NAT");
                 None
             }
         })
@@ -139,16 +139,16 @@ impl Parser<'_> {
             }
             "retry" => {
                 let t = self.arg(toks, 1)?;
-                match self.read_unsigned(&t, 1, u32::MAX as u64, false) {
+                match self.read_unsigned(t, 1, u32::MAX as u64, false) {
                     Ok(v) => self.vs_mut().retry = Some(v as u32),
-                    Err(_) => self.err(Some(&t), Effect::Ignored, "invalid-value", format!("retry value invalid - {}", t.text)),
+                    Err(_) => self.err(Some(t), Effect::Ignored, "invalid-value", format!("retry value invalid - {}", t.text)),
                 }
             }
             "lb_algo" | "lvs_sched" => {
                 let t = self.arg(toks, 1)?;
                 match LbAlgo::parse(&t.text) {
                     Some(a) => self.vs_mut().lb_algo = Some(a),
-                    None => self.err_help(Some(&t), Effect::Defaulted, "lb-algo", format!("Invalid lvs_scheduler '{}' - ignoring", t.text), "schedulers are lower-case (rr, wrr, lc, wlc, ...); keepalived then uses wlc"),
+                    None => self.err_help(Some(t), Effect::Defaulted, "lb-algo", format!("Invalid lvs_scheduler '{}' - ignoring", t.text), "schedulers are lower-case (rr, wrr, lc, wlc, ...); keepalived then uses wlc"),
                 }
             }
             "lb_kind" | "lvs_method" => {
@@ -162,7 +162,7 @@ impl Parser<'_> {
                     "TCP" => self.vs_mut().protocol = Some(Protocol::Tcp),
                     "UDP" => self.vs_mut().protocol = Some(Protocol::Udp),
                     "SCTP" => self.vs_mut().protocol = Some(Protocol::Sctp),
-                    _ => self.err(Some(&t), Effect::Ignored, "protocol", format!("Unknown protocol {} - ignoring", t.text)),
+                    _ => self.err(Some(t), Effect::Ignored, "protocol", format!("Unknown protocol {} - ignoring", t.text)),
                 }
             }
             "persistence_timeout" => match toks.get(1).cloned() {
@@ -182,31 +182,31 @@ impl Parser<'_> {
                             v.persistence_timeout = Some(360);
                         }
                     }
-                    Err(_) => self.err(Some(&t), Effect::Ignored, "invalid-value", format!("Invalid persistence_granularity specified - {}", t.text)),
+                    Err(_) => self.err(Some(t), Effect::Ignored, "invalid-value", format!("Invalid persistence_granularity specified - {}", t.text)),
                 }
             }
             "quorum" => {
                 let t = self.arg(toks, 1)?;
-                match self.read_unsigned(&t, 1, u32::MAX as u64, true) {
+                match self.read_unsigned(t, 1, u32::MAX as u64, true) {
                     Ok(v) => self.vs_mut().quorum = Some(v as u32),
                     Err(_) => {
-                        self.err(Some(&t), Effect::Clamped, "quorum", format!("Quorum {} must be in [1, {}]. Setting to 1.", t.text, u32::MAX));
+                        self.err(Some(t), Effect::Clamped, "quorum", format!("Quorum {} must be in [1, {}]. Setting to 1.", t.text, u32::MAX));
                         self.vs_mut().quorum = Some(1);
                     }
                 }
             }
             "hysteresis" => {
                 let t = self.arg(toks, 1)?;
-                match self.read_unsigned(&t, 0, u32::MAX as u64, true) {
+                match self.read_unsigned(t, 0, u32::MAX as u64, true) {
                     Ok(v) => self.vs_mut().hysteresis = v as u32,
-                    Err(_) => self.err(Some(&t), Effect::Ignored, "invalid-value", format!("Hysteresis {} must be in [0, {}] - ignoring", t.text, u32::MAX)),
+                    Err(_) => self.err(Some(t), Effect::Ignored, "invalid-value", format!("Hysteresis {} must be in [0, {}] - ignoring", t.text, u32::MAX)),
                 }
             }
             "weight" => {
                 let t = self.arg(toks, 1)?;
-                match self.read_unsigned(&t, 1, i32::MAX as u64, true) {
+                match self.read_unsigned(t, 1, i32::MAX as u64, true) {
                     Ok(v) => self.vs_mut().weight = Some(v as u32),
-                    Err(_) => self.err(Some(&t), Effect::Ignored, "invalid-value", format!("Virtual server weight {} is outside range 1-{}", t.text, i32::MAX)),
+                    Err(_) => self.err(Some(t), Effect::Ignored, "invalid-value", format!("Virtual server weight {} is outside range 1-{}", t.text, i32::MAX)),
                 }
             }
             "inhibit_on_failure" => {
@@ -287,10 +287,10 @@ impl Parser<'_> {
         match kw {
             "weight" => {
                 let t = self.arg(toks, 1)?;
-                match self.read_unsigned(&t, 0, i32::MAX as u64, true) {
+                match self.read_unsigned(t, 0, i32::MAX as u64, true) {
                     Ok(v) => self.rs_mut().unwrap().weight = Some(v as u32),
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!(
@@ -308,7 +308,7 @@ impl Parser<'_> {
             }
             "uthreshold" | "lthreshold" => {
                 let t = self.arg(toks, 1)?;
-                match self.read_unsigned(&t, 0, u32::MAX as u64, true) {
+                match self.read_unsigned(t, 0, u32::MAX as u64, true) {
                     Ok(v) => {
                         let r = self.rs_mut().unwrap();
                         if kw == "uthreshold" {
@@ -318,7 +318,7 @@ impl Parser<'_> {
                         }
                     }
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!("Invalid real server {kw} {} - ignoring", t.text),
@@ -355,10 +355,10 @@ impl Parser<'_> {
             "alpha" => self.rs_mut().unwrap().alpha = Some(true),
             "retry" => {
                 let t = self.arg(toks, 1)?;
-                match self.read_unsigned(&t, 1, u32::MAX as u64, false) {
+                match self.read_unsigned(t, 1, u32::MAX as u64, false) {
                     Ok(v) => self.rs_mut().unwrap().retry = Some(v as u32),
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!("retry value invalid - {}", t.text),
@@ -476,7 +476,7 @@ impl Parser<'_> {
                         }
                     }
                     None => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-address",
                         format!(
@@ -493,10 +493,10 @@ impl Parser<'_> {
             }
             "connect_port" => {
                 let t = self.arg(toks, 1)?;
-                match self.read_unsigned(&t, 1, 65535, true) {
+                match self.read_unsigned(t, 1, 65535, true) {
                     Ok(v) => self.ck().unwrap().connect_port = Some(v as u16),
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!("Invalid checker connect_port '{}'", t.text),
@@ -515,10 +515,10 @@ impl Parser<'_> {
             }
             "retry" => {
                 let t = self.arg(toks, 1)?;
-                match self.read_unsigned(&t, 0, u32::MAX as u64, true) {
+                match self.read_unsigned(t, 0, u32::MAX as u64, true) {
                     Ok(v) => self.ck().unwrap().retry = Some(v as u32),
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!("Invalid retry connection value '{}'", t.text),
@@ -533,10 +533,10 @@ impl Parser<'_> {
                     "deprecated",
                     "nb_get_retry is deprecated - please use 'retry'".into(),
                 );
-                match self.read_unsigned(&t, 0, u32::MAX as u64, true) {
+                match self.read_unsigned(t, 0, u32::MAX as u64, true) {
                     Ok(v) => self.ck().unwrap().retry = Some(v as u32),
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!("Invalid nb_get_retry value '{}'", t.text),
@@ -610,14 +610,14 @@ impl Parser<'_> {
             }
             "misc_timeout" => {
                 let t = self.arg(toks, 1)?;
-                match self.read_unsigned(&t, 0, u32::MAX as u64 / TIMER_HZ, true) {
+                match self.read_unsigned(t, 0, u32::MAX as u64 / TIMER_HZ, true) {
                     Ok(v) => {
                         if let Some(CheckerKind::Misc(m)) = &mut self.ck().unwrap().kind {
                             m.timeout = Some(Duration::from_secs(v));
                         }
                     }
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!("Invalid misc_timeout value '{}'", t.text),

@@ -64,7 +64,7 @@ impl Parser<'_> {
                     "BACKUP" => {
                         if self.st.insts.last().unwrap().want_master == Some(true) {
                             self.err(
-                                Some(&t),
+                                Some(t),
                                 Effect::Ignored,
                                 "state",
                                 format!(
@@ -78,7 +78,7 @@ impl Parser<'_> {
                     other => {
                         let o = other.to_string();
                         self.err_help(
-                            Some(&t),
+                            Some(t),
                             Effect::Defaulted,
                             "state",
                             format!("({name}) unknown state '{o}', defaulting to BACKUP"),
@@ -92,7 +92,7 @@ impl Parser<'_> {
                 let t = self.arg(toks, 1)?;
                 if t.text.len() >= 16 {
                     self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "interface",
                         format!("Interface name '{}' too long - ignoring", t.text),
@@ -103,27 +103,27 @@ impl Parser<'_> {
             }
             "virtual_router_id" => {
                 let t = self.arg(toks, 1)?;
-                match self.read_unsigned(&t, 1, 255, false) {
+                match self.read_unsigned(t, 1, 255, false) {
                     Ok(v) => self.cur_inst().unwrap().vrid = Some(v as u8),
-                    Err(_) => self.err_help(Some(&t), Effect::InstanceDisabled, "vrid", format!("({name}): VRID '{}' not valid - must be between 1 & 255", t.text), "the instance is left without a VRID, so keepalived's VRRP process refuses to start"),
+                    Err(_) => self.err_help(Some(t), Effect::InstanceDisabled, "vrid", format!("({name}): VRID '{}' not valid - must be between 1 & 255", t.text), "the instance is left without a VRID, so keepalived's VRRP process refuses to start"),
                 }
             }
             "priority" => {
                 let t = self.arg(toks, 1)?;
-                match self.read_unsigned(&t, 1, 255, false) {
+                match self.read_unsigned(t, 1, 255, false) {
                     Ok(v) => self.cur_inst().unwrap().priority = Some(v as u8),
                     Err(_) => {
-                        self.err_help(Some(&t), Effect::Defaulted, "priority", format!("({name}) Priority not valid! must be between 1 & 255. Using default 100"), "the priority becomes 100");
+                        self.err_help(Some(t), Effect::Defaulted, "priority", format!("({name}) Priority not valid! must be between 1 & 255. Using default 100"), "the priority becomes 100");
                         self.cur_inst().unwrap().priority = Some(100);
                     }
                 }
             }
             "advert_int" => {
                 let t = self.arg(toks, 1)?;
-                match self.read_decimal(&t, TIMER_HZ / 100, 255 * TIMER_HZ, 6, true) {
+                match self.read_decimal(t, TIMER_HZ / 100, 255 * TIMER_HZ, 6, true) {
                     Ok(v) if v > 0 => self.cur_inst().unwrap().advert_us = Some(v),
                     r => {
-                        self.err_help(Some(&t), Effect::Ignored, "advert-int", format!("({name}) Advert interval ({}) not valid! Must be > 0 - ignoring", t.text), "the advertisement interval stays at its previous value (1 s by default)");
+                        self.err_help(Some(t), Effect::Ignored, "advert-int", format!("({name}) Advert interval ({}) not valid! Must be > 0 - ignoring", t.text), "the advertisement interval stays at its previous value (1 s by default)");
                         // A running daemon (not -t) accepts a numeric prefix that is in range.
                         if let Err(Some(v)) = r
                             && v > 0
@@ -135,7 +135,7 @@ impl Parser<'_> {
             }
             "version" => {
                 let t = self.arg(toks, 1)?;
-                match self.read_int(&t, 2, 3, false) {
+                match self.read_int(t, 2, 3, false) {
                     Ok(v) => {
                         let v = if v == 3 {
                             VrrpVersion::V3
@@ -144,13 +144,13 @@ impl Parser<'_> {
                         };
                         let i = self.cur_inst().unwrap();
                         if i.family == Some(AddressFamily::V6) && v == VrrpVersion::V2 {
-                            self.err(Some(&t), Effect::Ignored, "version", format!("({name}) vrrp_version 2 conflicts with configured IPv6 - ignoring"));
+                            self.err(Some(t), Effect::Ignored, "version", format!("({name}) vrrp_version 2 conflicts with configured IPv6 - ignoring"));
                         } else {
                             i.version = Some(v);
                         }
                     }
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "version",
                         format!("({name}): Version must be either 2 or 3"),
@@ -162,10 +162,10 @@ impl Parser<'_> {
             "preempt" => self.cur_inst().unwrap().nopreempt = false,
             "preempt_delay" => {
                 let t = self.arg(toks, 1)?;
-                match self.read_timer(&t, 0, 1000 * TIMER_HZ, false) {
+                match self.read_timer(t, 0, 1000 * TIMER_HZ, false) {
                     Ok(d) => self.cur_inst().unwrap().preempt_delay_us = d.as_micros() as u64,
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "preempt-delay",
                         format!("({name}) Preempt_delay not valid! must be between 0-1000"),
@@ -174,7 +174,7 @@ impl Parser<'_> {
             }
             "garp_master_delay" | "garp_lower_prio_delay" => {
                 let t = self.arg(toks, 1)?;
-                match self.read_unsigned(&t, 0, u32::MAX as u64 / TIMER_HZ, true) {
+                match self.read_unsigned(t, 0, u32::MAX as u64 / TIMER_HZ, true) {
                     Ok(v) => {
                         let i = self.cur_inst().unwrap();
                         if kw == "garp_master_delay" {
@@ -184,7 +184,7 @@ impl Parser<'_> {
                         }
                     }
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!("({name}): {kw} '{}' invalid - ignoring", t.text),
@@ -193,11 +193,11 @@ impl Parser<'_> {
             }
             "garp_master_repeat" | "garp_master_refresh_repeat" | "garp_lower_prio_repeat" => {
                 let t = self.arg(toks, 1)?;
-                match self.read_unsigned(&t, 0, i32::MAX as u64, true) {
+                match self.read_unsigned(t, 0, i32::MAX as u64, true) {
                     Ok(v) => {
                         let v = if v == 0 && kw != "garp_lower_prio_repeat" {
                             self.err(
-                                Some(&t),
+                                Some(t),
                                 Effect::Clamped,
                                 "out-of-range",
                                 format!("({name}): {kw} must be greater than 0, setting to 1"),
@@ -214,7 +214,7 @@ impl Parser<'_> {
                         }
                     }
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!("({name}): {kw} '{}' invalid - ignoring", t.text),
@@ -223,13 +223,13 @@ impl Parser<'_> {
             }
             "garp_master_refresh" => {
                 let t = self.arg(toks, 1)?;
-                match self.read_unsigned(&t, 0, u32::MAX as u64 / TIMER_HZ, true) {
+                match self.read_unsigned(t, 0, u32::MAX as u64 / TIMER_HZ, true) {
                     Ok(v) => {
                         self.cur_inst().unwrap().garp_master_refresh =
                             Some((v > 0).then(|| Duration::from_secs(v)))
                     }
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!(
@@ -241,10 +241,10 @@ impl Parser<'_> {
             }
             "down_timer_adverts" => {
                 let t = self.arg(toks, 1)?;
-                match self.read_unsigned(&t, 1, 100, false) {
+                match self.read_unsigned(t, 1, 100, false) {
                     Ok(v) => self.cur_inst().unwrap().down_timer_adverts = Some(v as u32),
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!("({name}): Invalid down_timer_adverts [1:100] '{}'", t.text),
@@ -257,12 +257,12 @@ impl Parser<'_> {
                     self.cur_inst().unwrap().unicast_configured = true;
                 }
                 match parse_ip(&t.text) {
-                    None => self.err(Some(&t), Effect::Ignored, "invalid-address", format!("Configuration error: VRRP instance[{name}] malformed src address[{}]. Skipping...", t.text)),
+                    None => self.err(Some(t), Effect::Ignored, "invalid-address", format!("Configuration error: VRRP instance[{name}] malformed src address[{}]. Skipping...", t.text)),
                     Some(a) => {
                         let i = self.cur_inst().unwrap();
                         match i.family {
                             Some(f) if f != family(&a) => {
-                                self.err(Some(&t), Effect::Ignored, "address-family", format!("Configuration error: VRRP instance[{name}] and src address[{}] MUST be of the same family !!! Skipping...", t.text));
+                                self.err(Some(t), Effect::Ignored, "address-family", format!("Configuration error: VRRP instance[{name}] and src address[{}] MUST be of the same family !!! Skipping...", t.text));
                             }
                             _ => {
                                 i.family = Some(family(&a));
@@ -404,7 +404,7 @@ impl Parser<'_> {
                 };
                 if dup {
                     self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "notify-duplicate",
                         format!(
@@ -760,7 +760,7 @@ impl Parser<'_> {
                     o => {
                         let o = o.to_string();
                         self.err(
-                            Some(&t),
+                            Some(t),
                             Effect::Ignored,
                             "auth-type",
                             format!("({name}) unknown authentication type '{o}'"),
@@ -772,7 +772,7 @@ impl Parser<'_> {
                 let t = self.arg(toks, 1)?;
                 let mut p = t.text.as_bytes().to_vec();
                 if p.len() > 8 {
-                    self.err_help(Some(&t), Effect::Clamped, "auth-pass", "Truncating auth_pass to 8 characters".into(), "VRRPv2 carries at most 8 bytes of password; peers must use the same first 8 characters");
+                    self.err_help(Some(t), Effect::Clamped, "auth-pass", "Truncating auth_pass to 8 characters".into(), "VRRPv2 carries at most 8 bytes of password; peers must use the same first 8 characters");
                     p.truncate(8);
                 }
                 self.cur_inst().unwrap().auth_pass = p;
@@ -800,10 +800,10 @@ impl Parser<'_> {
             }
             "interval" | "timeout" => {
                 let t = self.arg(toks, 1)?;
-                match self.read_decimal(&t, 0, u32::MAX as u64, 3, true) {
+                match self.read_decimal(t, 0, u32::MAX as u64, 3, true) {
                     Ok(0) => {
                         self.err(
-                            Some(&t),
+                            Some(t),
                             Effect::Clamped,
                             "out-of-range",
                             format!(
@@ -839,16 +839,16 @@ impl Parser<'_> {
                                 t.text
                             )
                         };
-                        self.err(Some(&t), Effect::Ignored, "invalid-value", m);
+                        self.err(Some(t), Effect::Ignored, "invalid-value", m);
                     }
                 }
             }
             "weight" => {
                 let t = self.arg(toks, 1)?;
-                match self.read_int(&t, -253, 253, true) {
+                match self.read_int(t, -253, 253, true) {
                     Ok(v) => self.st.scripts.last_mut().unwrap().weight = v as i32,
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!(
@@ -872,11 +872,11 @@ impl Parser<'_> {
             }
             "rise" | "fall" => {
                 let t = self.arg(toks, 1)?;
-                let v = match self.read_unsigned(&t, 1, i32::MAX as u64, false) {
+                let v = match self.read_unsigned(t, 1, i32::MAX as u64, false) {
                     Ok(v) => v as u32,
                     Err(_) => {
                         self.err(
-                            Some(&t),
+                            Some(t),
                             Effect::Defaulted,
                             "invalid-value",
                             format!(
