@@ -599,15 +599,8 @@ pub(crate) fn script_args(p: &mut Parser<'_>, line: &Line, toks: &[Token]) -> Op
     match tokenize_quoted(&rest) {
         Ok(words) if words.is_empty() => None,
         Ok(mut words) => {
-            // `notify_x "cmd args" user`: an unquoted second word is the script user.
-            let user = if words.len() > 1 && rest.trim_start().starts_with(['"', '\'']) {
-                Some(words.split_off(1).join(" "))
-            } else if words.len() > 1 {
-                let u = words.split_off(1);
-                Some(u.join(" "))
-            } else {
-                None
-            };
+            // `notify_x "cmd args" user`: a second word is the script user.
+            let user = (words.len() > 1).then(|| words.split_off(1).join(" "));
             let args: Vec<String> = words[0].split_whitespace().map(str::to_string).collect();
             Some(NotifyScript { args, user })
         }

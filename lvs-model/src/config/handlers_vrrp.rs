@@ -386,7 +386,6 @@ impl Parser<'_> {
                 }
             }
             "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
-                let t = self.arg(toks, 1)?;
                 let dup = {
                     let n = &self.st.insts.last().unwrap().notify;
                     match kw {
@@ -403,6 +402,8 @@ impl Parser<'_> {
                     kw.to_string()
                 };
                 if dup {
+                    // keepalived reads word 2 only here (and exits if it is missing).
+                    let t = self.arg(toks, 1)?;
                     self.err(
                         Some(t),
                         Effect::Ignored,
@@ -976,7 +977,6 @@ impl Parser<'_> {
                 self.warn(Some(&toks[0]), Effect::None, "deprecated", format!("({gname}) global_tracking is deprecated. Use track_interface/script/file on the sync group"));
             }
             "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
-                let _ = self.arg(toks, 1)?;
                 let line = self.cur.expect("a line was read");
                 if let Some(s) = script_args(self, line, toks) {
                     let n = &mut self.st.syncs.last_mut().unwrap().0.notify;

@@ -954,7 +954,8 @@ pub(crate) fn tokenize_quoted(raw: &str) -> Result<Vec<String>, char> {
             if c == b'\\' {
                 i += 1;
                 if i >= b.len() {
-                    return Ok(out);
+                    // "Missing escape char at end": keepalived drops the whole script silently.
+                    return Ok(Vec::new());
                 }
                 let e = b[i];
                 i += 1;
