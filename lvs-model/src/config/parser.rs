@@ -266,6 +266,17 @@ impl<'l> Parser<'l> {
                 (f, l, 0)
             }
         };
+        // keepalived's own warnings (and deprecations) are printed the same way as errors; the
+        // text tells them apart.
+        let severity = if severity == Severity::Error
+            && (message.starts_with("Warning")
+                || message.starts_with("WARNING")
+                || message.contains("deprecated"))
+        {
+            Severity::Warning
+        } else {
+            severity
+        };
         let (col, len) = match tok {
             Some(t) => (t.col, t.len),
             None => (col0, self.cur.map(|l| l.text.b.len() as u32).unwrap_or(1)),
@@ -832,6 +843,9 @@ fn explain_unknown(blk: Blk, kw: &str) -> String {
         }
         (_, "net_namespace") => "this keepalived build has no network-namespace support",
         (_, "lvs_id") => "`lvs_id` was removed; use `router_id`",
+        (_, "local_address_group") => {
+            "`local_address_group` belongs to the keepalived fork shipped with Alibaba's FULLNAT LVS, not to keepalived; its block's lines are read as top-level keywords"
+        }
         _ if kw.contains('\u{a0}') => {
             "the line starts with a no-break space (U+00A0), which keepalived does not treat as whitespace"
         }
