@@ -219,10 +219,6 @@ impl<'l> Parser<'l> {
         Some(lx)
     }
 
-    fn read(&mut self) -> Option<(&'l Line, Option<&'l [Token]>)> {
-        self.read_lexed().map(|lx| (&lx.line, lx.toks.as_deref()))
-    }
-
     /// Reports at the current logical line, pointing at `tok` (or the line start).
     pub fn err(&mut self, tok: Option<&Token>, effect: Effect, code: &'static str, msg: String) {
         self.diag(Severity::Error, tok, effect, code, msg, None)
@@ -401,9 +397,11 @@ impl<'l> Parser<'l> {
             let Some(lx) = self.read_lexed() else {
                 break;
             };
-            let (line, Some(toks)) = (&lx.line, lx.toks.as_deref()) else {
+            let line = &lx.line;
+            let toks: &[Token] = lx.toks.as_deref().unwrap_or(&[]);
+            if toks.is_empty() && lx.brace == 0 {
                 continue;
-            };
+            }
             if self.skip_sublevel == -1 {
                 if lx.brace == 1 || (lx.other_braces && toks[0].text == "{") {
                     self.skip_sublevel = 1;
@@ -437,22 +435,28 @@ impl<'l> Parser<'l> {
                 }
                 continue;
             }
-            let str0 = toks[0].text.as_str();
+            let str0 = match lx.brace {
+                1 => "{",
+                -1 => "}",
+                _ => toks[0].text.as_str(),
+            };
             if need_bob {
                 need_bob = false;
                 if str0 == "{" && self.kw_level > 0 {
                     continue;
                 }
+                let t0 = first_token(lx);
                 self.err_help(
-                    Some(&toks[0]),
+                    Some(&t0),
                     Effect::None,
                     "missing-open-brace",
                     "Missing '{' at beginning of configuration block".into(),
                     "keepalived carries on as if the `{` were there",
                 );
             } else if str0 == "{" {
+                let t0 = first_token(lx);
                 self.err_help(
-                    Some(&toks[0]),
+                    Some(&t0),
                     Effect::Ignored,
                     "unexpected-open-brace",
                     "Unexpected '{' - ignoring".into(),
@@ -464,7 +468,8 @@ impl<'l> Parser<'l> {
                 break;
             }
             let Some(sub) = lookup(blk, str0) else {
-                self.unknown_keyword(blk, toks);
+                let t0 = [first_token(lx)];
+                self.unknown_keyword(blk, &t0);
                 continue;
             };
             let active = if blk == Blk::Root {
@@ -560,8 +565,23 @@ impl<'l> Parser<'l> {
                 return items;
             }
         }
-        while let Some((line, toks)) = self.read() {
-            let Some(mut vec) = toks else {
+        while let Some(lx) = self.read_lexed() {
+            let line = &lx.line;
+            if lx.brace != 0 {
+                if need_bob {
+                    need_bob = false;
+                    if lx.brace == 1 {
+                        continue;
+                    }
+                }
+                if lx.brace == -1 {
+                    break;
+                }
+                // A lone `{` after the block start is read as a value.
+                items.push((line, vec![first_token(lx)]));
+                continue;
+            }
+            let Some(mut vec) = lx.toks.as_deref() else {
                 continue;
             };
             if need_bob {
@@ -814,6 +834,18 @@ impl<'l> Parser<'l> {
         self.read_decimal(tok, min_us, max, 6, ignore_error)
             .map(Duration::from_micros)
             .map_err(|e| e.map(Duration::from_micros))
+    }
+}
+
+/// The first word of a line (built for a lone brace, which has no word vector).
+fn first_token(lx: &Lexed) -> Token {
+    match lx.toks.as_deref() {
+        Some([t, ..]) => t.clone(),
+        _ => Token {
+            text: if lx.brace == 1 { "{" } else { "}" }.to_string(),
+            col: lx.line.text.col_at(0),
+            len: 1,
+        },
     }
 }
 
