@@ -377,15 +377,15 @@ impl Parser<'_> {
                 }
             }
             "smtp_connect_timeout" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 0, u32::MAX as u64 / TIMER_HZ, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 0, u32::MAX as u64 / TIMER_HZ, true) {
                     Ok(0) => {
-                        self.err(Some(&t), Effect::Clamped, "out-of-range", "smtp_conect_timeout must be greater than 0, setting to 1".into());
+                        self.err(Some(t), Effect::Clamped, "out-of-range", "smtp_conect_timeout must be greater than 0, setting to 1".into());
                         self.st.global.smtp_connect_timeout = Duration::from_secs(1);
                     }
                     Ok(v) => self.st.global.smtp_connect_timeout = Duration::from_secs(v),
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "out-of-range",
                         format!("smtp_connect_timeout '{}' must be in [0, {}] - ignoring", t.text, u32::MAX as u64 / TIMER_HZ),
@@ -440,28 +440,28 @@ impl Parser<'_> {
                 }
             }
             "vrrp_version" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_int(&t, 2, 3, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_int(t, 2, 3, true) {
                     Ok(v) => {
                         self.st.global.vrrp.version =
                             if v == 3 { VrrpVersion::V3 } else { VrrpVersion::V2 }
                     }
-                    Err(_) => self.err(Some(&t), Effect::Ignored, "invalid-value", "VRRP Error: Version must be either 2 or 3".into()),
+                    Err(_) => self.err(Some(t), Effect::Ignored, "invalid-value", "VRRP Error: Version must be either 2 or 3".into()),
                 }
             }
             "vrrp_garp_master_delay" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 0, u32::MAX as u64 / TIMER_HZ, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 0, u32::MAX as u64 / TIMER_HZ, true) {
                     Ok(v) => self.st.global.vrrp.garp_master_delay = Duration::from_secs(v),
-                    Err(_) => self.err(Some(&t), Effect::Ignored, "invalid-value", format!("vrrp_garp_master_delay '{}' invalid - ignoring", t.text)),
+                    Err(_) => self.err(Some(t), Effect::Ignored, "invalid-value", format!("vrrp_garp_master_delay '{}' invalid - ignoring", t.text)),
                 }
             }
             "vrrp_garp_master_repeat" | "vrrp_garp_master_refresh_repeat" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 0, u32::MAX as u64, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 0, u32::MAX as u64, true) {
                     Ok(v) => {
                         let v = if v == 0 {
-                            self.err(Some(&t), Effect::Clamped, "out-of-range", format!("{kw} must be greater than 0, setting to 1"));
+                            self.err(Some(t), Effect::Clamped, "out-of-range", format!("{kw} must be greater than 0, setting to 1"));
                             1
                         } else {
                             v as u32
@@ -472,39 +472,39 @@ impl Parser<'_> {
                             self.st.global.vrrp.garp_master_refresh_repeat = v;
                         }
                     }
-                    Err(_) => self.err(Some(&t), Effect::Ignored, "invalid-value", format!("{kw} '{}' invalid - ignoring", t.text)),
+                    Err(_) => self.err(Some(t), Effect::Ignored, "invalid-value", format!("{kw} '{}' invalid - ignoring", t.text)),
                 }
             }
             "vrrp_garp_master_refresh" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 0, u32::MAX as u64, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 0, u32::MAX as u64, true) {
                     Ok(v) => {
                         self.st.global.vrrp.garp_master_refresh =
                             (v > 0).then(|| Duration::from_secs(v))
                     }
                     Err(_) => {
-                        self.err(Some(&t), Effect::Defaulted, "invalid-value", format!("Invalid vrrp_garp_master_refresh '{}' - ignoring", t.text));
+                        self.err(Some(t), Effect::Defaulted, "invalid-value", format!("Invalid vrrp_garp_master_refresh '{}' - ignoring", t.text));
                         self.st.global.vrrp.garp_master_refresh = None;
                     }
                 }
             }
             "vrrp_garp_lower_prio_delay" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 0, u32::MAX as u64 / TIMER_HZ, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 0, u32::MAX as u64 / TIMER_HZ, true) {
                     Ok(v) => self.st.global.vrrp.garp_lower_prio_delay = Some(Duration::from_secs(v)),
-                    Err(_) => self.err(Some(&t), Effect::Ignored, "invalid-value", format!("vrrp_garp_lower_prio_delay '{}' invalid - ignoring", t.text)),
+                    Err(_) => self.err(Some(t), Effect::Ignored, "invalid-value", format!("vrrp_garp_lower_prio_delay '{}' invalid - ignoring", t.text)),
                 }
             }
             "vrrp_garp_lower_prio_repeat" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 0, i32::MAX as u64, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 0, i32::MAX as u64, true) {
                     Ok(v) => self.st.global.vrrp.garp_lower_prio_repeat = Some(v as u32),
-                    Err(_) => self.err(Some(&t), Effect::Ignored, "invalid-value", format!("Invalid vrrp_garp_lower_prio_repeat '{}'", t.text)),
+                    Err(_) => self.err(Some(t), Effect::Ignored, "invalid-value", format!("Invalid vrrp_garp_lower_prio_repeat '{}'", t.text)),
                 }
             }
             "vrrp_garp_interval" | "vrrp_gna_interval" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_decimal(&t, 1, u32::MAX as u64, 6, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_decimal(t, 1, u32::MAX as u64, 6, true) {
                     Ok(v) => {
                         let d = Duration::from_micros(v);
                         if kw == "vrrp_garp_interval" {
@@ -514,7 +514,7 @@ impl Parser<'_> {
                         }
                     }
                     Err(_) => self.err_help(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!("{kw} '{}' is invalid", t.text),
@@ -523,18 +523,18 @@ impl Parser<'_> {
                 }
             }
             "vrrp_down_timer_adverts" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 1, 100, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 1, 100, true) {
                     Ok(v) => self.st.global.vrrp.down_timer_adverts = v as u32,
-                    Err(_) => self.err(Some(&t), Effect::Ignored, "invalid-value", format!("Invalid vrrp_down_timer_adverts [1:100] '{}'", t.text)),
+                    Err(_) => self.err(Some(t), Effect::Ignored, "invalid-value", format!("Invalid vrrp_down_timer_adverts [1:100] '{}'", t.text)),
                 }
             }
             "vrrp_mcast_group4" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match parse_ip(&t.text) {
-                    None => self.err(Some(&t), Effect::Ignored, "invalid-address", format!("Can't parse vrrp_mcast_group4 [{}]. Skipping", t.text)),
-                    Some(IpAddr::V6(_)) => self.err(Some(&t), Effect::Ignored, "invalid-address", format!("vrrp_mcast_group4 [{}] is not IPv4. Skipping", t.text)),
-                    Some(IpAddr::V4(a)) if !a.is_multicast() => self.err(Some(&t), Effect::Ignored, "invalid-address", format!("vrrp_mcast_group4 [{}] is not multicast. Skipping", t.text)),
+                    None => self.err(Some(t), Effect::Ignored, "invalid-address", format!("Can't parse vrrp_mcast_group4 [{}]. Skipping", t.text)),
+                    Some(IpAddr::V6(_)) => self.err(Some(t), Effect::Ignored, "invalid-address", format!("vrrp_mcast_group4 [{}] is not IPv4. Skipping", t.text)),
+                    Some(IpAddr::V4(a)) if !a.is_multicast() => self.err(Some(t), Effect::Ignored, "invalid-address", format!("vrrp_mcast_group4 [{}] is not multicast. Skipping", t.text)),
                     Some(IpAddr::V4(a)) => self.st.global.vrrp.mcast_group4 = a,
                 }
             }
@@ -599,15 +599,8 @@ pub(crate) fn script_args(p: &mut Parser<'_>, line: &Line, toks: &[Token]) -> Op
     match tokenize_quoted(&rest) {
         Ok(words) if words.is_empty() => None,
         Ok(mut words) => {
-            // `notify_x "cmd args" user`: an unquoted second word is the script user.
-            let user = if words.len() > 1 && rest.trim_start().starts_with(['"', '\'']) {
-                Some(words.split_off(1).join(" "))
-            } else if words.len() > 1 {
-                let u = words.split_off(1);
-                Some(u.join(" "))
-            } else {
-                None
-            };
+            // `notify_x "cmd args" user`: a second word is the script user.
+            let user = (words.len() > 1).then(|| words.split_off(1).join(" "));
             let args: Vec<String> = words[0].split_whitespace().map(str::to_string).collect();
             Some(NotifyScript { args, user })
         }

@@ -82,12 +82,12 @@ impl Parser<'_> {
         max: u64,
         msg: &str,
     ) -> Result<Option<Duration>, Exit> {
-        let t = self.arg(toks, 1)?.clone();
-        match self.read_timer(&t, min, max, true) {
+        let t = self.arg(toks, 1)?;
+        match self.read_timer(t, min, max, true) {
             Ok(d) => Ok(Some(d)),
             Err(_) => {
                 self.err(
-                    Some(&t),
+                    Some(t),
                     Effect::Ignored,
                     "invalid-value",
                     msg.replace("{}", &t.text),
@@ -98,14 +98,14 @@ impl Parser<'_> {
     }
 
     fn lb_kind(&mut self, toks: &[Token], s_type: &str) -> Result<Option<LbKind>, Exit> {
-        let t = self.arg(toks, 1)?.clone();
+        let t = self.arg(toks, 1)?;
         Ok(match t.text.as_str() {
             "NAT" => Some(LbKind::Nat),
             "DR" => Some(LbKind::Dr),
             "TUN" => Some(LbKind::Tun),
             o => {
                 let o = o.to_string();
-                self.err_help(Some(&t), Effect::Defaulted, "lb-kind", format!("PARSER : unknown [{o}] routing method for {s_type} server."), "the method must be NAT, DR or TUN in capitals; keepalived then defaults to NAT");
+                self.err_help(Some(t), Effect::Defaulted, "lb-kind", format!("PARSER : unknown [{o}] routing method for {s_type} server."), "the method must be NAT, DR or TUN in capitals; keepalived then defaults to NAT");
                 None
             }
         })
@@ -115,8 +115,8 @@ impl Parser<'_> {
         if self.st.vss.is_empty() {
             return Ok(());
         }
-        let kw = toks[0].text.clone();
-        match kw.as_str() {
+        let kw = toks[0].text.as_str();
+        match kw {
             "delay_loop" => {
                 if let Some(d) = self.timer_kw(toks, 1, 0, "virtual server delay loop '{}' invalid - ignoring")? {
                     self.vs_mut().delay_loop = Some(d);
@@ -138,17 +138,17 @@ impl Parser<'_> {
                 }
             }
             "retry" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 1, u32::MAX as u64, false) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 1, u32::MAX as u64, false) {
                     Ok(v) => self.vs_mut().retry = Some(v as u32),
-                    Err(_) => self.err(Some(&t), Effect::Ignored, "invalid-value", format!("retry value invalid - {}", t.text)),
+                    Err(_) => self.err(Some(t), Effect::Ignored, "invalid-value", format!("retry value invalid - {}", t.text)),
                 }
             }
             "lb_algo" | "lvs_sched" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match LbAlgo::parse(&t.text) {
                     Some(a) => self.vs_mut().lb_algo = Some(a),
-                    None => self.err_help(Some(&t), Effect::Defaulted, "lb-algo", format!("Invalid lvs_scheduler '{}' - ignoring", t.text), "schedulers are lower-case (rr, wrr, lc, wlc, ...); keepalived then uses wlc"),
+                    None => self.err_help(Some(t), Effect::Defaulted, "lb-algo", format!("Invalid lvs_scheduler '{}' - ignoring", t.text), "schedulers are lower-case (rr, wrr, lc, wlc, ...); keepalived then uses wlc"),
                 }
             }
             "lb_kind" | "lvs_method" => {
@@ -157,12 +157,12 @@ impl Parser<'_> {
                 }
             }
             "protocol" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match t.text.to_ascii_uppercase().as_str() {
                     "TCP" => self.vs_mut().protocol = Some(Protocol::Tcp),
                     "UDP" => self.vs_mut().protocol = Some(Protocol::Udp),
                     "SCTP" => self.vs_mut().protocol = Some(Protocol::Sctp),
-                    _ => self.err(Some(&t), Effect::Ignored, "protocol", format!("Unknown protocol {} - ignoring", t.text)),
+                    _ => self.err(Some(t), Effect::Ignored, "protocol", format!("Unknown protocol {} - ignoring", t.text)),
                 }
             }
             "persistence_timeout" => match toks.get(1).cloned() {
@@ -173,7 +173,7 @@ impl Parser<'_> {
                 },
             },
             "persistence_granularity" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match t.text.parse::<std::net::Ipv4Addr>() {
                     Ok(m) => {
                         let v = self.vs_mut();
@@ -182,31 +182,31 @@ impl Parser<'_> {
                             v.persistence_timeout = Some(360);
                         }
                     }
-                    Err(_) => self.err(Some(&t), Effect::Ignored, "invalid-value", format!("Invalid persistence_granularity specified - {}", t.text)),
+                    Err(_) => self.err(Some(t), Effect::Ignored, "invalid-value", format!("Invalid persistence_granularity specified - {}", t.text)),
                 }
             }
             "quorum" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 1, u32::MAX as u64, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 1, u32::MAX as u64, true) {
                     Ok(v) => self.vs_mut().quorum = Some(v as u32),
                     Err(_) => {
-                        self.err(Some(&t), Effect::Clamped, "quorum", format!("Quorum {} must be in [1, {}]. Setting to 1.", t.text, u32::MAX));
+                        self.err(Some(t), Effect::Clamped, "quorum", format!("Quorum {} must be in [1, {}]. Setting to 1.", t.text, u32::MAX));
                         self.vs_mut().quorum = Some(1);
                     }
                 }
             }
             "hysteresis" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 0, u32::MAX as u64, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 0, u32::MAX as u64, true) {
                     Ok(v) => self.vs_mut().hysteresis = v as u32,
-                    Err(_) => self.err(Some(&t), Effect::Ignored, "invalid-value", format!("Hysteresis {} must be in [0, {}] - ignoring", t.text, u32::MAX)),
+                    Err(_) => self.err(Some(t), Effect::Ignored, "invalid-value", format!("Hysteresis {} must be in [0, {}] - ignoring", t.text, u32::MAX)),
                 }
             }
             "weight" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 1, i32::MAX as u64, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 1, i32::MAX as u64, true) {
                     Ok(v) => self.vs_mut().weight = Some(v as u32),
-                    Err(_) => self.err(Some(&t), Effect::Ignored, "invalid-value", format!("Virtual server weight {} is outside range 1-{}", t.text, i32::MAX)),
+                    Err(_) => self.err(Some(t), Effect::Ignored, "invalid-value", format!("Virtual server weight {} is outside range 1-{}", t.text, i32::MAX)),
                 }
             }
             "inhibit_on_failure" => {
@@ -283,14 +283,14 @@ impl Parser<'_> {
         if self.rs_mut().is_none() {
             return Ok(());
         }
-        let kw = toks[0].text.clone();
-        match kw.as_str() {
+        let kw = toks[0].text.as_str();
+        match kw {
             "weight" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 0, i32::MAX as u64, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 0, i32::MAX as u64, true) {
                     Ok(v) => self.rs_mut().unwrap().weight = Some(v as u32),
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!(
@@ -307,8 +307,8 @@ impl Parser<'_> {
                 }
             }
             "uthreshold" | "lthreshold" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 0, u32::MAX as u64, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 0, u32::MAX as u64, true) {
                     Ok(v) => {
                         let r = self.rs_mut().unwrap();
                         if kw == "uthreshold" {
@@ -318,7 +318,7 @@ impl Parser<'_> {
                         }
                     }
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!("Invalid real server {kw} {} - ignoring", t.text),
@@ -354,11 +354,11 @@ impl Parser<'_> {
             }
             "alpha" => self.rs_mut().unwrap().alpha = Some(true),
             "retry" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 1, u32::MAX as u64, false) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 1, u32::MAX as u64, false) {
                     Ok(v) => self.rs_mut().unwrap().retry = Some(v as u32),
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!("retry value invalid - {}", t.text),
@@ -400,7 +400,7 @@ impl Parser<'_> {
                 }
             }
             "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "MISC_CHECK" => {
-                let (kind, default_retry, dbr) = match kw.as_str() {
+                let (kind, default_retry, dbr) = match kw {
                     "TCP_CHECK" => (CheckerKind::Tcp, 1, Some(Duration::from_secs(1))),
                     "MISC_CHECK" => (
                         CheckerKind::Misc(MiscCheck {
@@ -442,7 +442,7 @@ impl Parser<'_> {
                 };
                 let loc = self.loc();
                 self.rs_mut().unwrap().checkers.push(CheckerB {
-                    kind: Some(CheckerKind::Other(kw.clone())),
+                    kind: Some(CheckerKind::Other(kw.to_string())),
                     loc,
                     default_retry,
                     default_dbr: dbr,
@@ -462,10 +462,10 @@ impl Parser<'_> {
         if self.ck().is_none() {
             return Ok(());
         }
-        let kw = toks[0].text.clone();
-        match kw.as_str() {
+        let kw = toks[0].text.as_str();
+        match kw {
             "connect_ip" | "bindto" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match parse_ip(&t.text) {
                     Some(a) => {
                         let c = self.ck().unwrap();
@@ -476,7 +476,7 @@ impl Parser<'_> {
                         }
                     }
                     None => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-address",
                         format!(
@@ -492,11 +492,11 @@ impl Parser<'_> {
                 }
             }
             "connect_port" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 1, 65535, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 1, 65535, true) {
                     Ok(v) => self.ck().unwrap().connect_port = Some(v as u16),
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!("Invalid checker connect_port '{}'", t.text),
@@ -514,11 +514,11 @@ impl Parser<'_> {
                 }
             }
             "retry" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 0, u32::MAX as u64, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 0, u32::MAX as u64, true) {
                     Ok(v) => self.ck().unwrap().retry = Some(v as u32),
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!("Invalid retry connection value '{}'", t.text),
@@ -526,17 +526,17 @@ impl Parser<'_> {
                 }
             }
             "nb_get_retry" if blk == Blk::Http => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 self.warn(
                     Some(&toks[0]),
                     Effect::None,
                     "deprecated",
                     "nb_get_retry is deprecated - please use 'retry'".into(),
                 );
-                match self.read_unsigned(&t, 0, u32::MAX as u64, true) {
+                match self.read_unsigned(t, 0, u32::MAX as u64, true) {
                     Ok(v) => self.ck().unwrap().retry = Some(v as u32),
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!("Invalid nb_get_retry value '{}'", t.text),
@@ -609,15 +609,15 @@ impl Parser<'_> {
                 }
             }
             "misc_timeout" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 0, u32::MAX as u64 / TIMER_HZ, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 0, u32::MAX as u64 / TIMER_HZ, true) {
                     Ok(v) => {
                         if let Some(CheckerKind::Misc(m)) = &mut self.ck().unwrap().kind {
                             m.timeout = Some(Duration::from_secs(v));
                         }
                     }
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!("Invalid misc_timeout value '{}'", t.text),
@@ -635,7 +635,7 @@ impl Parser<'_> {
     }
 
     pub(crate) fn h_url(&mut self, toks: &[Token]) -> Result<(), Exit> {
-        let kw = toks[0].text.clone();
+        let kw = toks[0].text.as_str();
         let arg = if kw == "status_code" {
             None
         } else {
@@ -650,7 +650,7 @@ impl Parser<'_> {
             let Some(u) = h.urls.last_mut() else {
                 return Ok(());
             };
-            match kw.as_str() {
+            match kw {
                 "path" => u.path = arg.unwrap().text,
                 "virtualhost" => u.virtualhost = Some(arg.unwrap().text),
                 "digest" => {
@@ -699,10 +699,7 @@ impl Parser<'_> {
         for (t, m) in errs {
             self.err(Some(&t), Effect::Ignored, "invalid-value", m);
         }
-        if !matches!(
-            kw.as_str(),
-            "path" | "virtualhost" | "digest" | "status_code"
-        ) {
+        if !matches!(kw, "path" | "virtualhost" | "digest" | "status_code") {
             self.not_simulated(toks);
         }
         Ok(())

@@ -54,17 +54,17 @@ impl Parser<'_> {
         if self.st.insts.is_empty() {
             return Ok(());
         }
-        let kw = toks[0].text.clone();
+        let kw = toks[0].text.as_str();
         let name = self.inst_name();
-        match kw.as_str() {
+        match kw {
             "state" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match t.text.as_str() {
                     "MASTER" => self.cur_inst().unwrap().want_master = Some(true),
                     "BACKUP" => {
                         if self.st.insts.last().unwrap().want_master == Some(true) {
                             self.err(
-                                Some(&t),
+                                Some(t),
                                 Effect::Ignored,
                                 "state",
                                 format!(
@@ -78,7 +78,7 @@ impl Parser<'_> {
                     other => {
                         let o = other.to_string();
                         self.err_help(
-                            Some(&t),
+                            Some(t),
                             Effect::Defaulted,
                             "state",
                             format!("({name}) unknown state '{o}', defaulting to BACKUP"),
@@ -89,10 +89,10 @@ impl Parser<'_> {
                 }
             }
             "interface" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 if t.text.len() >= 16 {
                     self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "interface",
                         format!("Interface name '{}' too long - ignoring", t.text),
@@ -102,28 +102,28 @@ impl Parser<'_> {
                 }
             }
             "virtual_router_id" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 1, 255, false) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 1, 255, false) {
                     Ok(v) => self.cur_inst().unwrap().vrid = Some(v as u8),
-                    Err(_) => self.err_help(Some(&t), Effect::InstanceDisabled, "vrid", format!("({name}): VRID '{}' not valid - must be between 1 & 255", t.text), "the instance is left without a VRID, so keepalived's VRRP process refuses to start"),
+                    Err(_) => self.err_help(Some(t), Effect::InstanceDisabled, "vrid", format!("({name}): VRID '{}' not valid - must be between 1 & 255", t.text), "the instance is left without a VRID, so keepalived's VRRP process refuses to start"),
                 }
             }
             "priority" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 1, 255, false) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 1, 255, false) {
                     Ok(v) => self.cur_inst().unwrap().priority = Some(v as u8),
                     Err(_) => {
-                        self.err_help(Some(&t), Effect::Defaulted, "priority", format!("({name}) Priority not valid! must be between 1 & 255. Using default 100"), "the priority becomes 100");
+                        self.err_help(Some(t), Effect::Defaulted, "priority", format!("({name}) Priority not valid! must be between 1 & 255. Using default 100"), "the priority becomes 100");
                         self.cur_inst().unwrap().priority = Some(100);
                     }
                 }
             }
             "advert_int" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_decimal(&t, TIMER_HZ / 100, 255 * TIMER_HZ, 6, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_decimal(t, TIMER_HZ / 100, 255 * TIMER_HZ, 6, true) {
                     Ok(v) if v > 0 => self.cur_inst().unwrap().advert_us = Some(v),
                     r => {
-                        self.err_help(Some(&t), Effect::Ignored, "advert-int", format!("({name}) Advert interval ({}) not valid! Must be > 0 - ignoring", t.text), "the advertisement interval stays at its previous value (1 s by default)");
+                        self.err_help(Some(t), Effect::Ignored, "advert-int", format!("({name}) Advert interval ({}) not valid! Must be > 0 - ignoring", t.text), "the advertisement interval stays at its previous value (1 s by default)");
                         // A running daemon (not -t) accepts a numeric prefix that is in range.
                         if let Err(Some(v)) = r
                             && v > 0
@@ -134,8 +134,8 @@ impl Parser<'_> {
                 }
             }
             "version" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_int(&t, 2, 3, false) {
+                let t = self.arg(toks, 1)?;
+                match self.read_int(t, 2, 3, false) {
                     Ok(v) => {
                         let v = if v == 3 {
                             VrrpVersion::V3
@@ -144,13 +144,13 @@ impl Parser<'_> {
                         };
                         let i = self.cur_inst().unwrap();
                         if i.family == Some(AddressFamily::V6) && v == VrrpVersion::V2 {
-                            self.err(Some(&t), Effect::Ignored, "version", format!("({name}) vrrp_version 2 conflicts with configured IPv6 - ignoring"));
+                            self.err(Some(t), Effect::Ignored, "version", format!("({name}) vrrp_version 2 conflicts with configured IPv6 - ignoring"));
                         } else {
                             i.version = Some(v);
                         }
                     }
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "version",
                         format!("({name}): Version must be either 2 or 3"),
@@ -161,11 +161,11 @@ impl Parser<'_> {
             "nopreempt" => self.cur_inst().unwrap().nopreempt = true,
             "preempt" => self.cur_inst().unwrap().nopreempt = false,
             "preempt_delay" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_timer(&t, 0, 1000 * TIMER_HZ, false) {
+                let t = self.arg(toks, 1)?;
+                match self.read_timer(t, 0, 1000 * TIMER_HZ, false) {
                     Ok(d) => self.cur_inst().unwrap().preempt_delay_us = d.as_micros() as u64,
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "preempt-delay",
                         format!("({name}) Preempt_delay not valid! must be between 0-1000"),
@@ -173,8 +173,8 @@ impl Parser<'_> {
                 }
             }
             "garp_master_delay" | "garp_lower_prio_delay" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 0, u32::MAX as u64 / TIMER_HZ, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 0, u32::MAX as u64 / TIMER_HZ, true) {
                     Ok(v) => {
                         let i = self.cur_inst().unwrap();
                         if kw == "garp_master_delay" {
@@ -184,7 +184,7 @@ impl Parser<'_> {
                         }
                     }
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!("({name}): {kw} '{}' invalid - ignoring", t.text),
@@ -192,12 +192,12 @@ impl Parser<'_> {
                 }
             }
             "garp_master_repeat" | "garp_master_refresh_repeat" | "garp_lower_prio_repeat" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 0, i32::MAX as u64, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 0, i32::MAX as u64, true) {
                     Ok(v) => {
                         let v = if v == 0 && kw != "garp_lower_prio_repeat" {
                             self.err(
-                                Some(&t),
+                                Some(t),
                                 Effect::Clamped,
                                 "out-of-range",
                                 format!("({name}): {kw} must be greater than 0, setting to 1"),
@@ -207,14 +207,14 @@ impl Parser<'_> {
                             v as u32
                         };
                         let i = self.cur_inst().unwrap();
-                        match kw.as_str() {
+                        match kw {
                             "garp_master_repeat" => i.garp_master_repeat = Some(v),
                             "garp_master_refresh_repeat" => i.garp_master_refresh_repeat = Some(v),
                             _ => i.garp_lower_prio_repeat = Some(v),
                         }
                     }
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!("({name}): {kw} '{}' invalid - ignoring", t.text),
@@ -222,14 +222,14 @@ impl Parser<'_> {
                 }
             }
             "garp_master_refresh" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 0, u32::MAX as u64 / TIMER_HZ, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 0, u32::MAX as u64 / TIMER_HZ, true) {
                     Ok(v) => {
                         self.cur_inst().unwrap().garp_master_refresh =
                             Some((v > 0).then(|| Duration::from_secs(v)))
                     }
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!(
@@ -240,11 +240,11 @@ impl Parser<'_> {
                 }
             }
             "down_timer_adverts" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_unsigned(&t, 1, 100, false) {
+                let t = self.arg(toks, 1)?;
+                match self.read_unsigned(t, 1, 100, false) {
                     Ok(v) => self.cur_inst().unwrap().down_timer_adverts = Some(v as u32),
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!("({name}): Invalid down_timer_adverts [1:100] '{}'", t.text),
@@ -252,17 +252,17 @@ impl Parser<'_> {
                 }
             }
             "unicast_src_ip" | "mcast_src_ip" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 if kw == "unicast_src_ip" {
                     self.cur_inst().unwrap().unicast_configured = true;
                 }
                 match parse_ip(&t.text) {
-                    None => self.err(Some(&t), Effect::Ignored, "invalid-address", format!("Configuration error: VRRP instance[{name}] malformed src address[{}]. Skipping...", t.text)),
+                    None => self.err(Some(t), Effect::Ignored, "invalid-address", format!("Configuration error: VRRP instance[{name}] malformed src address[{}]. Skipping...", t.text)),
                     Some(a) => {
                         let i = self.cur_inst().unwrap();
                         match i.family {
                             Some(f) if f != family(&a) => {
-                                self.err(Some(&t), Effect::Ignored, "address-family", format!("Configuration error: VRRP instance[{name}] and src address[{}] MUST be of the same family !!! Skipping...", t.text));
+                                self.err(Some(t), Effect::Ignored, "address-family", format!("Configuration error: VRRP instance[{name}] and src address[{}] MUST be of the same family !!! Skipping...", t.text));
                             }
                             _ => {
                                 i.family = Some(family(&a));
@@ -386,10 +386,9 @@ impl Parser<'_> {
                 }
             }
             "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
-                let t = self.arg(toks, 1)?.clone();
                 let dup = {
                     let n = &self.st.insts.last().unwrap().notify;
-                    match kw.as_str() {
+                    match kw {
                         "notify_master" => n.master.is_some(),
                         "notify_backup" => n.backup.is_some(),
                         "notify_fault" => n.fault.is_some(),
@@ -400,11 +399,13 @@ impl Parser<'_> {
                 let what = if kw == "notify" {
                     "notify".to_string()
                 } else {
-                    kw.clone()
+                    kw.to_string()
                 };
                 if dup {
+                    // keepalived reads word 2 only here (and exits if it is missing).
+                    let t = self.arg(toks, 1)?;
                     self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "notify-duplicate",
                         format!(
@@ -414,7 +415,7 @@ impl Parser<'_> {
                     );
                 } else if let Some(s) = script_args(self, line, toks) {
                     let n = &mut self.cur_inst().unwrap().notify;
-                    match kw.as_str() {
+                    match kw {
                         "notify_master" => n.master = Some(s),
                         "notify_backup" => n.backup = Some(s),
                         "notify_fault" => n.fault = Some(s),
@@ -753,14 +754,14 @@ impl Parser<'_> {
         let name = self.inst_name();
         match toks[0].text.as_str() {
             "auth_type" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 match t.text.as_str() {
                     "PASS" => self.cur_inst().unwrap().auth_type = Some(AuthType::Pass),
                     "AH" => self.cur_inst().unwrap().auth_type = Some(AuthType::Ah),
                     o => {
                         let o = o.to_string();
                         self.err(
-                            Some(&t),
+                            Some(t),
                             Effect::Ignored,
                             "auth-type",
                             format!("({name}) unknown authentication type '{o}'"),
@@ -769,10 +770,10 @@ impl Parser<'_> {
                 }
             }
             "auth_pass" => {
-                let t = self.arg(toks, 1)?.clone();
+                let t = self.arg(toks, 1)?;
                 let mut p = t.text.as_bytes().to_vec();
                 if p.len() > 8 {
-                    self.err_help(Some(&t), Effect::Clamped, "auth-pass", "Truncating auth_pass to 8 characters".into(), "VRRPv2 carries at most 8 bytes of password; peers must use the same first 8 characters");
+                    self.err_help(Some(t), Effect::Clamped, "auth-pass", "Truncating auth_pass to 8 characters".into(), "VRRPv2 carries at most 8 bytes of password; peers must use the same first 8 characters");
                     p.truncate(8);
                 }
                 self.cur_inst().unwrap().auth_pass = p;
@@ -787,8 +788,8 @@ impl Parser<'_> {
             return Ok(());
         }
         let sname = self.st.scripts.last().unwrap().name.clone();
-        let kw = toks[0].text.clone();
-        match kw.as_str() {
+        let kw = toks[0].text.as_str();
+        match kw {
             "script" => {
                 if let Some(s) = script_args(self, line, toks) {
                     let sc = self.st.scripts.last_mut().unwrap();
@@ -799,11 +800,11 @@ impl Parser<'_> {
                 }
             }
             "interval" | "timeout" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_decimal(&t, 0, u32::MAX as u64, 3, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_decimal(t, 0, u32::MAX as u64, 3, true) {
                     Ok(0) => {
                         self.err(
-                            Some(&t),
+                            Some(t),
                             Effect::Clamped,
                             "out-of-range",
                             format!(
@@ -839,16 +840,16 @@ impl Parser<'_> {
                                 t.text
                             )
                         };
-                        self.err(Some(&t), Effect::Ignored, "invalid-value", m);
+                        self.err(Some(t), Effect::Ignored, "invalid-value", m);
                     }
                 }
             }
             "weight" => {
-                let t = self.arg(toks, 1)?.clone();
-                match self.read_int(&t, -253, 253, true) {
+                let t = self.arg(toks, 1)?;
+                match self.read_int(t, -253, 253, true) {
                     Ok(v) => self.st.scripts.last_mut().unwrap().weight = v as i32,
                     Err(_) => self.err(
-                        Some(&t),
+                        Some(t),
                         Effect::Ignored,
                         "invalid-value",
                         format!(
@@ -871,12 +872,12 @@ impl Parser<'_> {
                 }
             }
             "rise" | "fall" => {
-                let t = self.arg(toks, 1)?.clone();
-                let v = match self.read_unsigned(&t, 1, i32::MAX as u64, false) {
+                let t = self.arg(toks, 1)?;
+                let v = match self.read_unsigned(t, 1, i32::MAX as u64, false) {
                     Ok(v) => v as u32,
                     Err(_) => {
                         self.err(
-                            Some(&t),
+                            Some(t),
                             Effect::Defaulted,
                             "invalid-value",
                             format!(
@@ -976,7 +977,6 @@ impl Parser<'_> {
                 self.warn(Some(&toks[0]), Effect::None, "deprecated", format!("({gname}) global_tracking is deprecated. Use track_interface/script/file on the sync group"));
             }
             "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
-                let _ = self.arg(toks, 1)?;
                 let line = self.cur.expect("a line was read");
                 if let Some(s) = script_args(self, line, toks) {
                     let n = &mut self.st.syncs.last_mut().unwrap().0.notify;

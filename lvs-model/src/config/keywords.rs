@@ -384,6 +384,25 @@ const CHECK_ALL: &[&str] = &[
     "log_all_failures",
 ];
 
+/// A keyword table sorted once for binary search.
+struct Table(std::sync::LazyLock<Vec<&'static str>>);
+
+impl Table {
+    fn contains(&self, kw: &&str) -> bool {
+        self.0.binary_search(kw).is_ok()
+    }
+}
+
+fn sorted(t: &'static [&'static str]) -> Vec<&'static str> {
+    let mut v = t.to_vec();
+    v.sort_unstable();
+    v
+}
+
+static GLOBAL_T: Table = Table(std::sync::LazyLock::new(|| sorted(GLOBAL)));
+static VRRP_T: Table = Table(std::sync::LazyLock::new(|| sorted(VRRP)));
+static VS_T: Table = Table(std::sync::LazyLock::new(|| sorted(VS)));
+
 /// `Some(sub)` for a known keyword (`sub` = the block it opens).
 pub(crate) fn lookup(b: Blk, kw: &str) -> Option<Option<Blk>> {
     use Blk::*;
@@ -392,12 +411,12 @@ pub(crate) fn lookup(b: Blk, kw: &str) -> Option<Option<Blk>> {
     };
     let known = match b {
         Root => return root_group(kw).map(|(_, s)| s),
-        Global => GLOBAL.contains(&kw),
+        Global => GLOBAL_T.contains(&kw),
         Vrrp => {
             if kw == "authentication" {
                 return Some(Some(Auth));
             }
-            VRRP.contains(&kw)
+            VRRP_T.contains(&kw)
         }
         Auth => matches!(kw, "auth_type" | "auth_pass"),
         Script => matches!(
@@ -445,7 +464,7 @@ pub(crate) fn lookup(b: Blk, kw: &str) -> Option<Option<Blk>> {
             if kw == "real_server" {
                 return Some(Some(Rs));
             }
-            VS.contains(&kw)
+            VS_T.contains(&kw)
         }
         Rs => {
             let sub = match kw {

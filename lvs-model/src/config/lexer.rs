@@ -24,38 +24,85 @@ const MAX_SUBST_ROUNDS: usize = 16;
 /// Files `include` may open in one parse.
 const MAX_INCLUDED_FILES: usize = 256;
 
-/// Text with the source column of each byte.
+/// Text with the source column of each byte. Most lines are only trimmed and cut, so the
+/// columns are `base + index` until an edit (an escape removed, a substitution) makes them
+/// explicit.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Text {
     pub b: Vec<u8>,
-    pub col: Vec<u32>,
+    base: u32,
+    col: Option<Vec<u32>>,
 }
 
 impl Text {
-    fn from_bytes(b: &[u8], start_col: u32) -> Text {
+    fn from_vec(b: Vec<u8>) -> Text {
         Text {
-            b: b.to_vec(),
-            col: (0..b.len() as u32).map(|i| start_col + i).collect(),
+            b,
+            base: 0,
+            col: None,
         }
+    }
+    fn with_cols(b: Vec<u8>, col: Vec<u32>) -> Text {
+        Text {
+            b,
+            base: 0,
+            col: Some(col),
+        }
+    }
+    fn explicit(&mut self) -> &mut Vec<u32> {
+        let (base, n) = (self.base, self.b.len() as u32);
+        self.col
+            .get_or_insert_with(|| (0..n).map(|i| base + i).collect())
     }
     fn slice(&self, from: usize, to: usize) -> Text {
         Text {
             b: self.b[from..to].to_vec(),
-            col: self.col[from..to].to_vec(),
+            base: self.base + from as u32,
+            col: self.col.as_ref().map(|c| c[from..to].to_vec()),
         }
     }
-    fn col_at(&self, i: usize) -> u32 {
-        self.col
-            .get(i)
-            .copied()
-            .or_else(|| self.col.last().map(|c| c + 1))
-            .unwrap_or(0)
+    fn drain_front(&mut self, n: usize) {
+        self.b.drain(..n);
+        match &mut self.col {
+            Some(c) => {
+                c.drain(..n);
+            }
+            None => self.base += n as u32,
+        }
+    }
+    fn remove(&mut self, i: usize) {
+        self.explicit().remove(i);
+        self.b.remove(i);
+    }
+    fn truncate(&mut self, n: usize) {
+        self.b.truncate(n);
+        if let Some(c) = &mut self.col {
+            c.truncate(n);
+        }
+    }
+    fn push(&mut self, byte: u8, col: u32) {
+        if self.col.is_some() || col != self.base + self.b.len() as u32 {
+            self.explicit().push(col);
+        }
+        self.b.push(byte);
+    }
+    /// Source column of byte `i` (one past the end for `i == len`).
+    pub fn col_at(&self, i: usize) -> u32 {
+        match &self.col {
+            None => self.base + i as u32,
+            Some(c) => c
+                .get(i)
+                .copied()
+                .or_else(|| c.last().map(|c| c + 1))
+                .unwrap_or(self.base),
+        }
     }
     fn trim_end_blanks(&mut self) {
-        while matches!(self.b.last(), Some(b' ') | Some(b'\t')) {
-            self.b.pop();
-            self.col.pop();
+        let mut n = self.b.len();
+        while n > 0 && matches!(self.b[n - 1], b' ' | b'\t') {
+            n -= 1;
         }
+        self.truncate(n);
     }
     pub fn as_string(&self) -> String {
         String::from_utf8_lossy(&self.b).into_owned()
@@ -273,8 +320,7 @@ impl<'a> Reader<'a> {
     /// keepalived's `decomment`. Returns the continuation flag (a trailing `\`).
     fn decomment(&mut self, t: &mut Text, report: bool) -> bool {
         let lead = t.b.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
-        t.b.drain(..lead);
-        t.col.drain(..lead);
+        t.drain_front(lead);
         let mut quote = false;
         let mut skip: Option<usize> = None;
         let mut cont = false;
@@ -286,14 +332,12 @@ impl<'a> Reader<'a> {
                 b'\\' => {
                     if i + 1 < t.b.len() {
                         if !quote && (t.b[i + 1] == b'#' || t.b[i + 1] == b'!') {
-                            t.b.remove(i);
-                            t.col.remove(i);
+                            t.remove(i);
                         } else {
                             i += 1;
                         }
                     } else {
-                        t.b.truncate(i);
-                        t.col.truncate(i);
+                        t.truncate(i);
                         cont = true;
                         break;
                     }
@@ -319,14 +363,12 @@ impl<'a> Reader<'a> {
         if let Some(s) = skip
             && s < t.b.len()
         {
-            t.b.truncate(s);
-            t.col.truncate(s);
+            t.truncate(s);
         }
         t.trim_end_blanks();
         if cont {
             let c = t.col_at(t.b.len());
-            t.b.push(b'\\');
-            t.col.push(c);
+            t.push(b'\\', c);
         }
         cont
     }
@@ -346,7 +388,7 @@ impl<'a> Reader<'a> {
                 self.collecting = None;
                 continue;
             }
-            let mut t = Text::from_bytes(&raw, 0);
+            let mut t = Text::from_vec(raw);
             self.decomment(&mut t, true);
             if t.b.is_empty() {
                 continue;
@@ -582,18 +624,18 @@ impl<'a> Reader<'a> {
             self.expansion_budget -= added;
             found = true;
             let col = l.text.col_at(i);
-            l.text.b.splice(i..repl_end, value.iter().copied());
             l.text
-                .col
+                .explicit()
                 .splice(i..repl_end, std::iter::repeat_n(col, value.len()));
+            l.text.b.splice(i..repl_end, value.iter().copied());
             // Continuation lines of a multi-line definition follow as their own lines.
             for m in more.into_iter().rev() {
                 self.pending.push_front(Line {
                     file: l.file,
                     line: l.line,
-                    text: Text {
-                        col: vec![col; m.len()],
-                        b: m,
+                    text: {
+                        let n = m.len();
+                        Text::with_cols(m, vec![col; n])
                     },
                 });
             }
@@ -746,7 +788,7 @@ impl<'a> Reader<'a> {
                         text: rest,
                     });
                 }
-                l.text = l.text.slice(0, p + skip);
+                l.text.truncate(p + skip);
             }
         }
         l.text.trim_end_blanks();
@@ -778,6 +820,10 @@ impl<'a> Reader<'a> {
 pub(crate) struct Lexed {
     pub line: Line,
     pub toks: Option<Vec<Token>>,
+    /// 1 when the line is exactly `{`, -1 when exactly `}` (then `toks` is `None`), else 0.
+    pub brace: i8,
+    /// A word of a longer line is `{` or `}` (only possible with quotes).
+    pub other_braces: bool,
 }
 
 /// The whole input as keepalived's `read_line` + `alloc_strvec` deliver it. The lexer does not
@@ -794,11 +840,24 @@ pub(crate) struct Input {
 /// Lexes `main` and everything it includes.
 pub(crate) fn lex(loader: &dyn SourceLoader, main: &str, config_id: Option<String>) -> Input {
     let mut r = Reader::new(loader, main, None, config_id);
-    let mut lines = Vec::new();
+    let mut lines = Vec::with_capacity(1024);
     while let Some(line) = r.read_line() {
-        let toks = tokenize(&line, &mut r.diags);
+        // A lone brace (a third of all lines) gets no word vector: the parser reads `brace`.
+        let (toks, brace) = match line.text.b.as_slice() {
+            b"{" => (None, 1),
+            b"}" => (None, -1),
+            _ => (tokenize(&line, &mut r.diags), 0),
+        };
         r.steps += toks.as_ref().map_or(1, |t| t.len() as u64 + 1);
-        lines.push(Lexed { line, toks });
+        let other_braces = toks
+            .as_ref()
+            .is_some_and(|t| t.iter().any(|w| w.text == "{" || w.text == "}"));
+        lines.push(Lexed {
+            line,
+            toks,
+            brace,
+            other_braces,
+        });
     }
     Input {
         lines,
@@ -815,7 +874,7 @@ pub(crate) fn lex(loader: &dyn SourceLoader, main: &str, config_id: Option<Strin
 pub(crate) fn tokenize(line: &Line, diags: &mut Vec<Diagnostic>) -> Option<Vec<Token>> {
     let b = &line.text.b;
     let ws = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(4);
     let mut i = 0;
     loop {
         while i < b.len() && ws(b[i]) {
@@ -860,7 +919,10 @@ pub(crate) fn tokenize(line: &Line, diags: &mut Vec<Diagnostic>) -> Option<Vec<T
             e = i;
         }
         out.push(Token {
-            text: String::from_utf8_lossy(&b[s..e]).into_owned(),
+            text: match std::str::from_utf8(&b[s..e]) {
+                Ok(v) => v.to_owned(),
+                Err(_) => String::from_utf8_lossy(&b[s..e]).into_owned(),
+            },
             col: line.text.col_at(start),
             len: (i - start).max(1) as u32,
         });
@@ -889,7 +951,8 @@ pub(crate) fn tokenize_quoted(raw: &str) -> Result<Vec<String>, char> {
             if c == b'\\' {
                 i += 1;
                 if i >= b.len() {
-                    return Ok(out);
+                    // "Missing escape char at end": keepalived drops the whole script silently.
+                    return Ok(Vec::new());
                 }
                 let e = b[i];
                 i += 1;

@@ -12,10 +12,19 @@
 //!   messages, deduplicated, so brace cascades and unknown keywords land on the same lines.
 //! * Work is linear in the input: [`Parsed::steps`] counts bytes scanned and lines produced.
 //!
-//! Known deviations from keepalived 2.2.7 (host-dependent checks are not reproduced): interface
-//! existence, script files and users, DNS for `smtp_server`, `script_security`; `~SEQ`/`~LST`
-//! are not supported; lines longer than 1023 bytes are not split as `fgets` would; a last line
-//! without a newline keeps its own line number (keepalived reports the previous one).
+//! Known deviations from keepalived 2.2.7:
+//! * Host-dependent checks are not reproduced: interface existence, script files and users
+//!   (`script_security`), DNS for `smtp_server` (a host name gets a note instead).
+//! * `~SEQ`/`~LST` repetition is not supported (the line is dropped with a note).
+//! * Lines longer than 1023 bytes are not split as `fgets` would split them, and a last line
+//!   without a newline keeps its own number (keepalived reports the previous one).
+//! * Self-including files, more than 256 included files and substitution that would grow the
+//!   input more than 4 times are cut short with a note (keepalived would recurse or expand
+//!   without bound).
+//! * Messages of the completion stage (`(VI_1) ...`, `Virtual server ...`) carry the location of
+//!   the block they are about, with `keepalived_line == false` (keepalived prints no line).
+//! * Keyword handlers lvslab does not model are accepted silently and recorded in
+//!   [`KeepalivedConfig::not_simulated`]; their own value checks are not reproduced.
 
 pub mod cluster;
 mod diag;

@@ -4,7 +4,7 @@
 
 use super::diag::{Diagnostic, Effect, Severity};
 use super::keywords::{Blk, Pass, lookup, root_group};
-use super::lexer::{Input, Line, Token};
+use super::lexer::{Input, Lexed, Line, Token};
 use super::model::*;
 use super::source::FileId;
 use std::collections::BTreeSet;
@@ -152,8 +152,8 @@ pub(crate) struct Parser<'l> {
     kw_level: u32,
     pub exited: bool,
     pub st: State,
-    /// Block description for raw statements, e.g. `vrrp_instance VI_1`.
-    pub ctx: Vec<String>,
+    /// Headers of the open blocks, for raw statements (e.g. `vrrp_instance VI_1`).
+    pub ctx: Vec<&'l [Token]>,
     pub not_simulated_seen: BTreeSet<String>,
     pub cur: Option<&'l Line>,
 }
@@ -210,13 +210,13 @@ impl<'l> Parser<'l> {
         }
     }
 
-    fn read(&mut self) -> Option<(&'l Line, Option<&'l [Token]>)> {
+    fn read_lexed(&mut self) -> Option<&'l Lexed> {
         let input: &'l Input = self.input;
         let lx = input.lines.get(self.pos)?;
         self.pos += 1;
         self.steps += 1;
         self.cur = Some(&lx.line);
-        Some((&lx.line, lx.toks.as_deref()))
+        Some(lx)
     }
 
     /// Reports at the current logical line, pointing at `tok` (or the line start).
@@ -256,11 +256,22 @@ impl<'l> Parser<'l> {
         help: Option<String>,
     ) {
         let (file, line, col0) = match self.cur {
-            Some(l) => (l.file, l.line, l.text.col.first().copied().unwrap_or(0)),
+            Some(l) => (l.file, l.line, l.text.col_at(0)),
             None => {
                 let (f, l) = self.last_pos();
                 (f, l, 0)
             }
+        };
+        // keepalived's own warnings (and deprecations) are printed the same way as errors; the
+        // text tells them apart.
+        let severity = if severity == Severity::Error
+            && (message.starts_with("Warning")
+                || message.starts_with("WARNING")
+                || message.contains("deprecated"))
+        {
+            Severity::Warning
+        } else {
+            severity
         };
         let (col, len) = match tok {
             Some(t) => (t.col, t.len),
@@ -383,15 +394,16 @@ impl<'l> Parser<'l> {
     fn process_stream(&mut self, blk: Blk, need_bob: bool) -> bool {
         let mut need_bob = need_bob;
         while !self.exited {
-            let Some((line, toks)) = self.read() else {
+            let Some(lx) = self.read_lexed() else {
                 break;
             };
-            let Some(toks) = toks else {
+            let line = &lx.line;
+            let toks: &[Token] = lx.toks.as_deref().unwrap_or(&[]);
+            if toks.is_empty() && lx.brace == 0 {
                 continue;
-            };
-            let str0 = toks[0].text.as_str();
+            }
             if self.skip_sublevel == -1 {
-                if str0 == "{" {
+                if lx.brace == 1 || (lx.other_braces && toks[0].text == "{") {
                     self.skip_sublevel = 1;
                     need_bob = false;
                     continue;
@@ -399,38 +411,52 @@ impl<'l> Parser<'l> {
                 self.skip_sublevel = 0;
             }
             if self.skip_sublevel != 0 {
-                let mut last = "";
-                for t in toks {
-                    last = t.text.as_str();
-                    if t.text == "{" {
-                        self.skip_sublevel += 1;
-                    } else if t.text == "}" {
-                        self.skip_sublevel -= 1;
-                        if self.skip_sublevel == 0 {
-                            break;
+                // Inactive or rejected block: count braces only.
+                let last_close = if !lx.other_braces {
+                    self.skip_sublevel += lx.brace as i64;
+                    lx.brace == -1
+                } else {
+                    let mut last = "";
+                    for t in toks {
+                        last = t.text.as_str();
+                        if t.text == "{" {
+                            self.skip_sublevel += 1;
+                        } else if t.text == "}" {
+                            self.skip_sublevel -= 1;
+                            if self.skip_sublevel == 0 {
+                                break;
+                            }
                         }
                     }
-                }
-                if last == "}" && self.skip_sublevel == 0 && self.kw_level > 0 {
+                    last == "}"
+                };
+                if last_close && self.skip_sublevel == 0 && self.kw_level > 0 {
                     return true;
                 }
                 continue;
             }
+            let str0 = match lx.brace {
+                1 => "{",
+                -1 => "}",
+                _ => toks[0].text.as_str(),
+            };
             if need_bob {
                 need_bob = false;
                 if str0 == "{" && self.kw_level > 0 {
                     continue;
                 }
+                let t0 = first_token(lx);
                 self.err_help(
-                    Some(&toks[0]),
+                    Some(&t0),
                     Effect::None,
                     "missing-open-brace",
                     "Missing '{' at beginning of configuration block".into(),
                     "keepalived carries on as if the `{` were there",
                 );
             } else if str0 == "{" {
+                let t0 = first_token(lx);
                 self.err_help(
-                    Some(&toks[0]),
+                    Some(&t0),
                     Effect::Ignored,
                     "unexpected-open-brace",
                     "Unexpected '{' - ignoring".into(),
@@ -442,7 +468,8 @@ impl<'l> Parser<'l> {
                 break;
             }
             let Some(sub) = lookup(blk, str0) else {
-                self.unknown_keyword(blk, toks);
+                let t0 = [first_token(lx)];
+                self.unknown_keyword(blk, &t0);
                 continue;
             };
             let active = if blk == Blk::Root {
@@ -473,13 +500,7 @@ impl<'l> Parser<'l> {
                 self.kw_level += 1;
                 let pushed = active;
                 if pushed {
-                    self.ctx.push(
-                        toks.iter()
-                            .take(2)
-                            .map(|t| t.text.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                    );
+                    self.ctx.push(toks);
                 }
                 let ret = self.process_stream(sub, bob_needed);
                 if pushed {
@@ -544,8 +565,23 @@ impl<'l> Parser<'l> {
                 return items;
             }
         }
-        while let Some((line, toks)) = self.read() {
-            let Some(mut vec) = toks else {
+        while let Some(lx) = self.read_lexed() {
+            let line = &lx.line;
+            if lx.brace != 0 {
+                if need_bob {
+                    need_bob = false;
+                    if lx.brace == 1 {
+                        continue;
+                    }
+                }
+                if lx.brace == -1 {
+                    break;
+                }
+                // A lone `{` after the block start is read as a value.
+                items.push((line, vec![first_token(lx)]));
+                continue;
+            }
+            let Some(mut vec) = lx.toks.as_deref() else {
                 continue;
             };
             if need_bob {
@@ -578,7 +614,17 @@ impl<'l> Parser<'l> {
     /// Records a keyword the lab parses but does not simulate (noted once per keyword).
     pub fn not_simulated(&mut self, toks: &[Token]) {
         let kw = toks[0].text.clone();
-        let block = self.ctx.last().cloned().unwrap_or_default();
+        let block = self
+            .ctx
+            .last()
+            .map(|h| {
+                h.iter()
+                    .take(2)
+                    .map(|t| t.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default();
         self.st.raw.push(RawStatement {
             block: block.clone(),
             keyword: kw.clone(),
@@ -791,6 +837,18 @@ impl<'l> Parser<'l> {
     }
 }
 
+/// The first word of a line (built for a lone brace, which has no word vector).
+fn first_token(lx: &Lexed) -> Token {
+    match lx.toks.as_deref() {
+        Some([t, ..]) => t.clone(),
+        _ => Token {
+            text: if lx.brace == 1 { "{" } else { "}" }.to_string(),
+            col: lx.line.text.col_at(0),
+            len: 1,
+        },
+    }
+}
+
 /// keepalived's `check_true_false`.
 pub(crate) fn true_false(s: &str) -> Option<bool> {
     match s {
@@ -817,6 +875,9 @@ fn explain_unknown(blk: Blk, kw: &str) -> String {
         }
         (_, "net_namespace") => "this keepalived build has no network-namespace support",
         (_, "lvs_id") => "`lvs_id` was removed; use `router_id`",
+        (_, "local_address_group") => {
+            "`local_address_group` belongs to the keepalived fork shipped with Alibaba's FULLNAT LVS, not to keepalived; its block's lines are read as top-level keywords"
+        }
         _ if kw.contains('\u{a0}') => {
             "the line starts with a no-break space (U+00A0), which keepalived does not treat as whitespace"
         }
