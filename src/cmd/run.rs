@@ -37,7 +37,7 @@ pub struct RunArgs {
 const BUILTIN: &[(&str, &str)] = &[
     (
         "seed-lab.toml",
-        include_str!("../../scenarios/seed/03-master-stop.toml"),
+        include_str!("../../scenarios/seed/00-seed-lab.toml"),
     ),
     (
         "keepalived-master.conf",
