@@ -149,3 +149,75 @@ fn crash_hands_over_after_master_down_interval_from_the_last_advert() {
         .count();
     assert_eq!(late_adverts, 0);
 }
+
+#[test]
+fn link_down_puts_the_master_in_fault_and_the_backup_takes_over() {
+    let mut w = seed_cluster();
+    w.schedule_fault(
+        Instant::from_secs(10),
+        "link down".parse().unwrap(),
+        Some("lvs-master"),
+    )
+    .unwrap();
+    w.run_until(Instant::from_secs(20)).unwrap();
+    let t = transitions(&w);
+    // The master's interface loses its carrier at 10 s: FAULT at once (keepalived tracks its
+    // own interface).
+    assert!(
+        t.contains(&(10_000_000_000, "lvs-master".into(), VrrpStateName::Fault)),
+        "{t:?}"
+    );
+    // The backup last heard an advert at 9.609475 s; Master_Down = 3 + 157/256 s later.
+    let backup: Vec<_> = t
+        .iter()
+        .filter(|x| x.1 == "lvs-backup" && x.2 == VrrpStateName::Master)
+        .collect();
+    assert_eq!(backup.len(), 1);
+    assert_eq!(backup[0].0, secs(9, 609_475, 1_000_000) + secs(3, 157, 256));
+}
+
+#[test]
+fn a_partition_makes_two_masters_and_healing_leaves_the_higher_priority() {
+    let mut w = seed_cluster();
+    w.schedule_fault(
+        Instant::from_secs(10),
+        "partition lvs-master / lvs-backup".parse().unwrap(),
+        None,
+    )
+    .unwrap();
+    w.schedule_fault(Instant::from_secs(20), "heal".parse().unwrap(), None)
+        .unwrap();
+    w.run_until(Instant::from_secs(30)).unwrap();
+    let backup: Vec<_> = transitions(&w)
+        .into_iter()
+        .filter(|x| x.1 == "lvs-backup")
+        .collect();
+    // Split brain: the backup stops hearing adverts (last one at 9.609475 s) and becomes MASTER
+    // after 3 + 157/256 s, while lvs-master stays MASTER.
+    assert_eq!(
+        backup[1],
+        (
+            secs(9, 609_475, 1_000_000) + secs(3, 157, 256),
+            "lvs-backup".into(),
+            VrrpStateName::Master
+        )
+    );
+    // After the heal, the backup's own next advert (13.22275625 + 7 s) reaches the master
+    // 100 µs later; a MASTER that hears a lower priority answers at once with its own advert
+    // (keepalived 2.2.7, recorded in X01), which reaches the backup 100 µs after that and
+    // outranks it (100 > 99): the backup steps down.
+    let advert = secs(9, 609_475, 1_000_000) + secs(3, 157, 256) + secs(7, 0, 1);
+    assert_eq!(
+        backup[2],
+        (advert + 200_000, "lvs-backup".into(), VrrpStateName::Backup)
+    );
+    assert_eq!(backup.len(), 3);
+    let master_changes = transitions(&w)
+        .into_iter()
+        .filter(|x| x.1 == "lvs-master")
+        .count();
+    assert_eq!(
+        master_changes, 2,
+        "INIT->BACKUP, BACKUP->MASTER, and nothing during the split"
+    );
+}
