@@ -54,6 +54,8 @@ pub struct Director {
     /// Whether keepalived runs. It does not when its configuration makes it exit at start.
     running: bool,
     rng: ChaCha12Rng,
+    /// Addresses added with [`Director::add_port_address`].
+    extra_addrs: Vec<(u16, Ipv4Cidr)>,
     events: VecDeque<Event>,
     out: VecDeque<Transmit>,
 }
@@ -77,6 +79,7 @@ impl Director {
             probes: ProbeExecutor::new(),
             running: false,
             rng,
+            extra_addrs: Vec::new(),
             events: VecDeque::new(),
             out: VecDeque::new(),
         };
@@ -119,6 +122,13 @@ impl Director {
 
     pub fn vrrp(&self) -> Option<&VrrpProcess> {
         self.vrrp.as_ref()
+    }
+
+    /// Adds a further address to a port (a NAT director with an outside and an inside subnet
+    /// on one LAN). It survives a power cycle.
+    pub fn add_port_address(&mut self, port: u16, cidr: Ipv4Cidr) {
+        self.extra_addrs.push((port, cidr));
+        self.stack.add_address(Iface::Port(PortId(port)), cidr);
     }
 
     /// Whether keepalived is running.
@@ -410,6 +420,9 @@ impl Node for Director {
     fn power(&mut self, now: Instant, on: bool) {
         if on {
             self.stack = Self::new_stack(&self.config);
+            for (port, cidr) in &self.extra_addrs {
+                self.stack.add_address(Iface::Port(PortId(*port)), *cidr);
+            }
             self.ipvs = Self::new_ipvs(&self.config);
             self.probes = ProbeExecutor::new();
             self.start_keepalived(now);
