@@ -263,6 +263,11 @@ impl LinuxStack {
 
     // ---- getters ----
 
+    /// The latest time the stack was given.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
     pub fn port_count(&self) -> usize {
         self.ports.len()
     }
@@ -567,6 +572,9 @@ impl LinuxStack {
     /// Delivers an IPv4 packet to the local stack (smoltcp), whatever its destination.
     pub fn deliver_local(&mut self, now: Instant, packet: &[u8]) {
         let mut b = self.device.buffer();
+        if b.capacity() < packet.len() {
+            b = Vec::with_capacity(packet.len().max(256));
+        }
         b.extend_from_slice(packet);
         self.device.rx.push_back(b);
         self.poll(now);
