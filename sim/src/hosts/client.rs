@@ -340,8 +340,14 @@ impl HttpClient {
                     self.finish(r.started, Some(resp.status), server, None);
                 }
                 Err(e) => {
-                    s.close();
-                    self.closing.push(r.h);
+                    if s.state() == tcp::State::SynSent {
+                        // Linux closes a SYN_SENT socket without a packet; smoltcp's close
+                        // would send RST, so the socket is dropped instead.
+                        self.stack.remove_socket(r.h);
+                    } else {
+                        s.close();
+                        self.closing.push(r.h);
+                    }
                     self.finish(r.started, None, None, Some(e));
                 }
             }
@@ -449,6 +455,11 @@ impl Node for HttpClient {
                 // The kernel closes a dead process's sockets: FIN, or RST with unread data.
                 for r in std::mem::take(&mut self.inflight) {
                     let s = self.stack.tcp(r.h);
+                    if s.state() == tcp::State::SynSent {
+                        // Nothing is sent for a connection still in SYN_SENT.
+                        self.stack.remove_socket(r.h);
+                        continue;
+                    }
                     if s.can_recv() {
                         s.abort();
                     } else {

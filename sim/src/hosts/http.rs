@@ -219,3 +219,34 @@ mod tests {
         assert_eq!(server_from_body(b"from nowhere"), None);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300), eof in any::<bool>()) {
+            let _ = parse_request(&bytes);
+            let _ = parse_response(&bytes, eof);
+            let _ = server_from_body(&bytes);
+            let _ = head_len(&bytes);
+        }
+
+        #[test]
+        fn responses_parse_back(status in prop_oneof![Just(200u16), Just(404), Just(501)],
+                                body in "[ -~]{0,64}", keep in any::<bool>()) {
+            let r = response(status, body.as_bytes(), false, keep);
+            match parse_response(&r, false) {
+                Parsed::Complete(p) => {
+                    prop_assert_eq!(p.status, status);
+                    prop_assert_eq!(p.body, body.as_bytes());
+                    prop_assert_eq!(p.close, !keep);
+                    prop_assert_eq!(p.len, r.len());
+                }
+                other => prop_assert!(false, "{other:?}"),
+            }
+        }
+    }
+}

@@ -12,6 +12,9 @@
 //!   backlog) and clients time out. A SIGKILLed httpd looks like `stop` to clients.
 //! - `start httpd`: a fresh process; connections of a hung one are reset by the kernel.
 //! - power off / on: the whole host (stack, ARP cache, sockets) is lost and boots afresh.
+//!
+//! Deviation: a connection the server closed is not kept in TIME-WAIT; its socket is reused
+//! at once (a late retransmitted FIN from the client then meets a RST instead of an ACK).
 
 use super::Deadline;
 use super::http::{head_len, parse_request, response};
