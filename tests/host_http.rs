@@ -596,3 +596,22 @@ fn crashed_client_logs_nothing_more_and_start_resumes() {
         vec![ms(1_000), ms(2_000), ms(4_500), ms(5_500), ms(6_500)]
     );
 }
+
+#[test]
+fn a_large_page_arrives_whole() {
+    let mut w = HttpdConfig::new(host(102));
+    w.body = Some(format!("from 192.168.80.102\n{}", "x".repeat(9_000)));
+    let mut cfg = client_cfg(ip(102));
+    cfg.max_requests = Some(1);
+    let mut hub = Hub::new(vec![
+        Box::new(HttpClient::new(cfg)),
+        Box::new(Httpd::new(w)),
+    ]);
+    hub.run_until(Instant::from_secs(5));
+    let r = hub.requests();
+    assert_eq!(r.len(), 1);
+    assert_eq!(
+        (r[0].2, r[0].3.as_deref()),
+        (Some(200), Some("192.168.80.102"))
+    );
+}

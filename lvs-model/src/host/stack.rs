@@ -647,9 +647,14 @@ impl LinuxStack {
     }
 
     /// Sends an IPv4 packet (built by the caller, e.g. an IPVS-forwarded one) by the routing
-    /// table.
+    /// table; a packet for a local address is delivered locally instead.
     pub fn send_ipv4(&mut self, now: Instant, packet: &[u8]) -> Result<(), SendError> {
         let dst = ipv4_dst(packet).ok_or(SendError::Malformed)?;
+        if self.is_local(dst) {
+            // A local destination (IPVS LOCALNODE) never reaches the wire.
+            self.deliver_local(now, packet);
+            return Ok(());
+        }
         let r = self.route(dst).ok_or(SendError::NoRoute(dst))?;
         self.send_ipv4_via(now, r.port, r.next_hop, packet)
     }

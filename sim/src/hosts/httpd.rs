@@ -144,7 +144,10 @@ impl Httpd {
     fn socket(&mut self) -> SocketHandle {
         match self.free.pop() {
             Some(h) => h,
-            None => self.stack.add_tcp_socket(RX, TX),
+            // The send buffer holds a whole response, so a big page is never cut short.
+            None => self
+                .stack
+                .add_tcp_socket(RX, TX.max(self.page_keep_alive.len() + 64)),
         }
     }
 
