@@ -47,6 +47,7 @@ type Outcome = (
 /// One frame seen on the hub.
 #[derive(Clone, Debug)]
 struct Seen {
+    t: Instant,
     from: usize,
     frame: Vec<u8>,
 }
@@ -77,6 +78,7 @@ impl Hub {
     fn drain(&mut self, i: usize) {
         while let Some(t) = self.nodes[i].poll_transmit() {
             self.seen.push(Seen {
+                t: self.now,
                 from: i,
                 frame: t.frame.clone(),
             });
@@ -496,4 +498,120 @@ fn dr_real_server_with_arp_announce_0_poisons_the_clients_vip_entry() {
     let r = hub.requests();
     assert_eq!(r.len(), 2);
     assert!(r.iter().all(|r| r.2 == Some(200)));
+}
+
+/// `(time, flags)` of TCP segments sent by node `i`.
+fn tcp_flags_from(hub: &Hub, i: usize) -> Vec<(Instant, u8)> {
+    hub.seen
+        .iter()
+        .filter(|s| s.from == i && s.frame[12..14] == [0x08, 0x00] && s.frame[14 + 9] == 6)
+        .map(|s| (s.t, s.frame[14 + 20 + 13]))
+        .collect()
+}
+
+#[test]
+fn graceful_stop_closes_idle_keep_alive_connections_with_fin() {
+    let mut cfg = client_cfg(ip(102));
+    cfg.keep_alive = true;
+    cfg.max_requests = Some(1);
+    let mut hub = Hub::new(vec![Box::new(HttpClient::new(cfg)), Box::new(web(102))]);
+    hub.control(Instant::from_secs(2), 1, "httpd", ProcessAction::Stop);
+    hub.run_until(Instant::from_secs(3));
+    assert_eq!(hub.requests()[0].2, Some(200));
+    const FIN: u8 = 0x01;
+    const RST: u8 = 0x04;
+    let fins: Vec<_> = tcp_flags_from(&hub, 1)
+        .into_iter()
+        .filter(|(_, f)| f & (FIN | RST) != 0)
+        .collect();
+    // The idle keep-alive connection gets the server's FIN at the moment of the stop.
+    assert_eq!(fins.len(), 1, "{fins:?}");
+    assert_eq!(fins[0].0, Instant::from_secs(2));
+    assert_eq!(fins[0].1 & FIN, FIN);
+}
+
+#[test]
+fn powered_off_server_times_out_and_boots_with_an_empty_arp_cache() {
+    let mut cfg = client_cfg(ip(102));
+    cfg.load = Load::Interval(Duration::from_secs(4));
+    cfg.max_requests = Some(3);
+    let mut hub = Hub::new(vec![Box::new(HttpClient::new(cfg)), Box::new(web(102))]);
+    hub.run_until(Instant::from_secs(2));
+    hub.nodes[1].power(hub.now, false);
+    hub.run_until(Instant::from_millis(8_500));
+    hub.nodes[1].power(hub.now, true);
+    hub.run_until(Instant::from_secs(12));
+    let r = hub.requests();
+    let s = Instant::from_secs;
+    // The client gave up on the 5 s connection attempt silently (Linux sends no RST when a
+    // SYN_SENT socket is closed).
+    assert!(
+        tcp_flags_from(&hub, 0)
+            .iter()
+            .all(|&(t, f)| f & 0x04 == 0 || t < s(5)),
+        "no RST from the client"
+    );
+    assert_eq!(r.len(), 3);
+    assert_eq!(r[0].2, Some(200));
+    // Powered off: nothing answers, not even a RST.
+    assert_eq!(r[1], (s(8), s(5), None, None, Some(HttpError::Timeout)));
+    // Rebooted with an empty ARP cache: the client still has the server's MAC and sends its
+    // SYN at once, but the server must ARP for the client before its SYN-ACK: SYN, who-has,
+    // reply, SYN-ACK, GET, response = 300 µs.
+    assert_eq!(
+        r[2],
+        (
+            s(9) + us(300),
+            s(9),
+            Some(200),
+            Some("192.168.80.102".into()),
+            None
+        )
+    );
+}
+
+#[test]
+fn crashed_client_logs_nothing_more_and_start_resumes() {
+    let mut cfg = client_cfg(ip(102));
+    cfg.max_requests = Some(10);
+    let mut hub = Hub::new(vec![Box::new(HttpClient::new(cfg)), Box::new(web(102))]);
+    hub.control(
+        Instant::from_millis(2_500),
+        0,
+        "client",
+        ProcessAction::Crash,
+    );
+    hub.control(
+        Instant::from_millis(4_500),
+        0,
+        "client",
+        ProcessAction::Start,
+    );
+    hub.run_until(Instant::from_secs(7));
+    let starts: Vec<_> = hub.requests().iter().map(|r| r.1).collect();
+    let ms = Instant::from_millis;
+    // 1 s and 2 s, then nothing while crashed, then again from the restart every second.
+    assert_eq!(
+        starts,
+        vec![ms(1_000), ms(2_000), ms(4_500), ms(5_500), ms(6_500)]
+    );
+}
+
+#[test]
+fn a_large_page_arrives_whole() {
+    let mut w = HttpdConfig::new(host(102));
+    w.body = Some(format!("from 192.168.80.102\n{}", "x".repeat(9_000)));
+    let mut cfg = client_cfg(ip(102));
+    cfg.max_requests = Some(1);
+    let mut hub = Hub::new(vec![
+        Box::new(HttpClient::new(cfg)),
+        Box::new(Httpd::new(w)),
+    ]);
+    hub.run_until(Instant::from_secs(5));
+    let r = hub.requests();
+    assert_eq!(r.len(), 1);
+    assert_eq!(
+        (r[0].2, r[0].3.as_deref()),
+        (Some(200), Some("192.168.80.102"))
+    );
 }

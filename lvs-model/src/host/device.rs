@@ -47,6 +47,9 @@ impl QueueDevice {
 
     /// Moves consumed receive buffers to the transmit side.
     pub fn rebalance(&mut self) {
+        if self.rx_free.is_empty() {
+            return;
+        }
         while self.tx_free.len() < FREE_MAX {
             match self.rx_free.pop() {
                 Some(b) => self.tx_free.push(b),
@@ -79,9 +82,15 @@ pub(crate) struct TxToken<'a> {
 
 impl phy::TxToken for TxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut b = self.free.pop().unwrap_or_default();
-        b.clear();
-        b.resize(HEADROOM + len, 0);
+        let n = HEADROOM + len;
+        let mut b = match self.free.pop() {
+            Some(mut b) if b.capacity() >= n => {
+                b.clear();
+                b.resize(n, 0);
+                b
+            }
+            _ => vec![0; n],
+        };
         let r = f(&mut b[HEADROOM..]);
         self.tx.push_back(b);
         r
@@ -117,6 +126,8 @@ impl Device for QueueDevice {
         let mut caps = DeviceCapabilities::default();
         caps.medium = Medium::Ip;
         caps.max_transmission_unit = MTU;
+        // The shim has verified the IPv4 header checksum of every packet it delivers.
+        caps.checksum.ipv4 = smoltcp::phy::Checksum::Tx;
         caps
     }
 }

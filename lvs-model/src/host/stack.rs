@@ -263,6 +263,11 @@ impl LinuxStack {
 
     // ---- getters ----
 
+    /// The latest time the stack was given.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
     pub fn port_count(&self) -> usize {
         self.ports.len()
     }
@@ -567,6 +572,9 @@ impl LinuxStack {
     /// Delivers an IPv4 packet to the local stack (smoltcp), whatever its destination.
     pub fn deliver_local(&mut self, now: Instant, packet: &[u8]) {
         let mut b = self.device.buffer();
+        if b.capacity() < packet.len() {
+            b = Vec::with_capacity(packet.len().max(256));
+        }
         b.extend_from_slice(packet);
         self.device.rx.push_back(b);
         self.poll(now);
@@ -639,9 +647,14 @@ impl LinuxStack {
     }
 
     /// Sends an IPv4 packet (built by the caller, e.g. an IPVS-forwarded one) by the routing
-    /// table.
+    /// table; a packet for a local address is delivered locally instead.
     pub fn send_ipv4(&mut self, now: Instant, packet: &[u8]) -> Result<(), SendError> {
         let dst = ipv4_dst(packet).ok_or(SendError::Malformed)?;
+        if self.is_local(dst) {
+            // A local destination (IPVS LOCALNODE) never reaches the wire.
+            self.deliver_local(now, packet);
+            return Ok(());
+        }
         let r = self.route(dst).ok_or(SendError::NoRoute(dst))?;
         self.send_ipv4_via(now, r.port, r.next_hop, packet)
     }

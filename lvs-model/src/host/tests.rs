@@ -613,3 +613,37 @@ proptest! {
         prop_assert!(c.rx_frames > before.rx_frames);
     }
 }
+
+#[test]
+fn a_packet_for_a_local_address_never_reaches_the_wire() {
+    // IPVS LOCALNODE: a real server that is the director itself.
+    let mut d = LinuxStack::new(StackConfig::single(3, DIRECTOR_MAC, cidr24(100)));
+    // (From itself, so even smoltcp's ICMP port-unreachable answer stays local.)
+    d.send_ipv4(T0, &ipv4_packet(ip(100), ip(100))).unwrap();
+    assert!(drain(&mut d).is_empty());
+    // From the client, the ICMP answer goes out — after ARP for the client, as Linux would.
+    d.send_ipv4(T0, &ipv4_packet(ip(50), ip(100))).unwrap();
+    let out = drain(&mut d);
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        arp_fields(parse_arp(&out[0]).1),
+        (ArpOperation::Request, DIRECTOR_MAC, ip(100), ip(50))
+    );
+    assert_eq!(d.counters().no_route, 0);
+    assert_eq!(d.counters().unresolved, 0);
+    // Off-subnet without a gateway: no route.
+    assert_eq!(
+        d.send_ipv4(T0, &ipv4_packet(ip(100), Ipv4Addr::new(10, 1, 1, 1))),
+        Err(SendError::NoRoute(Ipv4Addr::new(10, 1, 1, 1)))
+    );
+    // With a gateway the next hop is the gateway.
+    d.set_gateway(Some(ip(1)));
+    assert_eq!(
+        d.route(Ipv4Addr::new(10, 1, 1, 1)),
+        Some(Route {
+            port: ETH0,
+            next_hop: ip(1)
+        })
+    );
+    assert_eq!(d.source_address(Ipv4Addr::new(10, 1, 1, 1)), Some(ip(100)));
+}

@@ -12,6 +12,7 @@
 //! `crash client` abandons them (the kernel closes their sockets, nothing is logged);
 //! `start client` resumes from now. Power off/on loses the whole host.
 
+use super::Deadline;
 use super::http::{Parsed, parse_response, server_from_body};
 use lvs_model::event::{Event, HttpError};
 use lvs_model::host::{LinuxStack, SocketHandle, StackConfig, tcp};
@@ -83,6 +84,8 @@ struct InFlight {
     sent: bool,
     established: bool,
     buf: Vec<u8>,
+    /// The socket state when last looked at; the response is parsed only when something changed.
+    last_state: tcp::State,
 }
 
 /// Linux's ephemeral port range (`ip_local_port_range`).
@@ -107,6 +110,7 @@ pub struct HttpClient {
     next_port: u16,
     events: VecDeque<Event>,
     request: Vec<u8>,
+    deadline: Deadline,
 }
 
 impl HttpClient {
@@ -135,6 +139,7 @@ impl HttpClient {
             next_port,
             events: VecDeque::new(),
             request,
+            deadline: Deadline::default(),
         }
     }
 
@@ -186,7 +191,8 @@ impl HttpClient {
                     started: now,
                     sent: false,
                     established: true,
-                    buf: Vec::new(),
+                    buf: Vec::with_capacity(512),
+                    last_state: tcp::State::Established,
                 });
                 return;
             }
@@ -204,7 +210,8 @@ impl HttpClient {
                 started: now,
                 sent: false,
                 established: false,
-                buf: Vec::new(),
+                buf: Vec::with_capacity(512),
+                last_state: tcp::State::SynSent,
             }),
             Err(_) => {
                 // No route: connect(2) fails at once (ENETUNREACH); curl reports a refusal-like
@@ -235,6 +242,7 @@ impl HttpClient {
         if !self.powered {
             return;
         }
+        let started_before = self.started;
         // Start what is due.
         match self.config.load {
             Load::Interval(interval) => {
@@ -259,6 +267,9 @@ impl HttpClient {
         }
         let timeout = self.config.timeout;
         let keep_alive = self.config.keep_alive;
+        // Whether smoltcp has something new to send (see Httpd::serve); a started request
+        // always does (its SYN).
+        let mut dirty = self.started != started_before;
         let mut i = 0;
         let mut finished = 0;
         while i < self.inflight.len() {
@@ -276,15 +287,27 @@ impl HttpClient {
             if r.established && !r.sent && s.may_send() {
                 let _ = s.send_slice(&self.request);
                 r.sent = true;
+                dirty = true;
             }
+            let changed = state != r.last_state;
+            r.last_state = state;
+            let mut news = false;
             while s.can_recv() {
                 let _ = s.recv(|d| {
                     r.buf.extend_from_slice(d);
                     (d.len(), ())
                 });
+                news = true;
+                dirty = true;
             }
             let eof = !s.may_recv() && r.established;
-            let outcome = match parse_response(&r.buf, eof) {
+            // Parse when data came, or when the peer's FIN may have ended a body.
+            let parsed = if news || (changed && eof) {
+                parse_response(&r.buf, eof)
+            } else {
+                Parsed::Incomplete
+            };
+            let outcome = match parsed {
                 Parsed::Complete(resp) => Some(Ok(resp)),
                 Parsed::Malformed => Some(Err(HttpError::Reset)),
                 Parsed::Incomplete if state == tcp::State::Closed => Some(Err(if r.established {
@@ -303,6 +326,7 @@ impl HttpClient {
             let r = self.inflight.swap_remove(i);
             let s = self.stack.tcp(r.h);
             finished += 1;
+            dirty = true;
             match outcome {
                 Ok(resp) => {
                     let reuse = keep_alive && !resp.close && s.state() == tcp::State::Established;
@@ -316,8 +340,14 @@ impl HttpClient {
                     self.finish(r.started, Some(resp.status), server, None);
                 }
                 Err(e) => {
-                    s.close();
-                    self.closing.push(r.h);
+                    if s.state() == tcp::State::SynSent {
+                        // Linux closes a SYN_SENT socket without a packet; smoltcp's close
+                        // would send RST, so the socket is dropped instead.
+                        self.stack.remove_socket(r.h);
+                    } else {
+                        s.close();
+                        self.closing.push(r.h);
+                    }
                     self.finish(r.started, None, None, Some(e));
                 }
             }
@@ -343,7 +373,9 @@ impl HttpClient {
                 j += 1;
             }
         }
-        self.stack.poll(now);
+        if dirty || self.started != started_before {
+            self.stack.poll(now);
+        }
     }
 
     fn fill(&mut self, now: Instant, n: u32) {
@@ -423,6 +455,11 @@ impl Node for HttpClient {
                 // The kernel closes a dead process's sockets: FIN, or RST with unread data.
                 for r in std::mem::take(&mut self.inflight) {
                     let s = self.stack.tcp(r.h);
+                    if s.state() == tcp::State::SynSent {
+                        // Nothing is sent for a connection still in SYN_SENT.
+                        self.stack.remove_socket(r.h);
+                        continue;
+                    }
                     if s.can_recv() {
                         s.abort();
                     } else {
@@ -434,6 +471,7 @@ impl Node for HttpClient {
                     self.stack.tcp(h).close();
                     self.closing.push(h);
                 }
+                self.stack.poll(now);
             }
             ProcessAction::Start => {
                 if !self.generating {
@@ -480,9 +518,10 @@ impl Node for HttpClient {
         if !self.powered {
             return None;
         }
-        match (self.stack.poll_timeout(), self.next_deadline()) {
+        let next = match (self.stack.poll_timeout(), self.next_deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
-        }
+        };
+        self.deadline.report(self.stack.now(), next)
     }
 }

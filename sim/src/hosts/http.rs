@@ -1,21 +1,56 @@
 //! Just enough HTTP/1.x for the lab: request heads in, responses out, and the reverse.
 
-/// The end of a message head.
-const HEAD_END: &[u8] = b"\r\n\r\n";
-
 /// Finds the end of a head (`\r\n\r\n`) in `buf`; returns the head's length including it.
 pub(crate) fn head_len(buf: &[u8]) -> Option<usize> {
-    buf.windows(HEAD_END.len())
-        .position(|w| w == HEAD_END)
-        .map(|p| p + HEAD_END.len())
+    (3..buf.len())
+        .find(|&i| {
+            buf[i] == b'\n' && buf[i - 1] == b'\r' && buf[i - 2] == b'\n' && buf[i - 3] == b'\r'
+        })
+        .map(|i| i + 1)
 }
 
-/// The value of a header (case-insensitive name) in a head.
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-    head.split("\r\n").skip(1).find_map(|line| {
-        let (n, v) = line.split_once(':')?;
-        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+/// The first line of a head, without its line end.
+fn first_line(head: &[u8]) -> &[u8] {
+    let end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+    let line = &head[..end];
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// The header lines of a head as `(name, value)`, trimmed.
+fn headers(head: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    head.split(|&b| b == b'\n').skip(1).filter_map(|line| {
+        let colon = line.iter().position(|&b| b == b':')?;
+        Some((line[..colon].trim_ascii(), line[colon + 1..].trim_ascii()))
     })
+}
+
+/// What the `Connection` header says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Connection {
+    Unsaid,
+    Close,
+    KeepAlive,
+}
+
+/// The `Connection` and `Content-Length` headers; the length is `Some(None)` when unparsable.
+fn scan_headers(head: &[u8]) -> (Connection, Option<Option<usize>>) {
+    let (mut connection, mut length) = (Connection::Unsaid, None);
+    for (n, v) in headers(head) {
+        if n.eq_ignore_ascii_case(b"connection") {
+            if v.eq_ignore_ascii_case(b"close") {
+                connection = Connection::Close;
+            } else if v.eq_ignore_ascii_case(b"keep-alive") {
+                connection = Connection::KeepAlive;
+            }
+        } else if n.eq_ignore_ascii_case(b"content-length") {
+            length = Some(
+                std::str::from_utf8(v)
+                    .ok()
+                    .and_then(|v| v.parse::<usize>().ok()),
+            );
+        }
+    }
+    (connection, length)
 }
 
 /// A parsed request head.
@@ -30,17 +65,16 @@ pub(crate) struct Request<'a> {
 
 /// Parses a request head; `None` when it is not HTTP/1.x.
 pub(crate) fn parse_request(head: &[u8]) -> Option<Request<'_>> {
-    let head = std::str::from_utf8(head).ok()?;
-    let line = head.split("\r\n").next()?;
+    let line = std::str::from_utf8(first_line(head)).ok()?;
     let mut parts = line.split(' ');
     let (method, path, version) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() || method.is_empty() || !path.starts_with('/') {
         return None;
     }
-    let connection = header(head, "connection").map(str::to_ascii_lowercase);
+    let (connection, _) = scan_headers(head);
     let keep_alive = match version {
-        "HTTP/1.1" => connection.as_deref() != Some("close"),
-        "HTTP/1.0" => connection.as_deref() == Some("keep-alive"),
+        "HTTP/1.1" => connection != Connection::Close,
+        "HTTP/1.0" => connection == Connection::KeepAlive,
         _ => return None,
     };
     Some(Request {
@@ -74,33 +108,33 @@ pub(crate) fn parse_response(buf: &[u8], eof: bool) -> Parsed {
     let Some(hl) = head_len(buf) else {
         return Parsed::Incomplete;
     };
-    let Ok(head) = std::str::from_utf8(&buf[..hl]) else {
+    let head = &buf[..hl];
+    let mut parts = first_line(head).splitn(3, |&b| b == b' ');
+    let (version, status) = (parts.next().unwrap_or(b""), parts.next().unwrap_or(b""));
+    let Some(status) = std::str::from_utf8(status)
+        .ok()
+        .and_then(|s| s.parse::<u16>().ok())
+    else {
         return Parsed::Malformed;
     };
-    let line = head.split("\r\n").next().unwrap_or("");
-    let mut parts = line.splitn(3, ' ');
-    let (version, status) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let Ok(status) = status.parse::<u16>() else {
-        return Parsed::Malformed;
-    };
-    if !version.starts_with("HTTP/1.") {
+    if !version.starts_with(b"HTTP/1.") {
         return Parsed::Malformed;
     }
-    let connection = header(head, "connection").map(str::to_ascii_lowercase);
-    let close = match connection.as_deref() {
-        Some("close") => true,
-        Some("keep-alive") => false,
-        _ => version == "HTTP/1.0",
+    let (connection, length) = scan_headers(head);
+    let close = match connection {
+        Connection::Close => true,
+        Connection::KeepAlive => false,
+        Connection::Unsaid => version == b"HTTP/1.0",
     };
-    match header(head, "content-length").map(str::parse::<usize>) {
-        Some(Ok(n)) if buf.len() >= hl + n => Parsed::Complete(Response {
+    match length {
+        Some(Some(n)) if buf.len() >= hl + n => Parsed::Complete(Response {
             status,
             body: buf[hl..hl + n].to_vec(),
             close,
             len: hl + n,
         }),
-        Some(Ok(_)) => Parsed::Incomplete,
-        Some(Err(_)) => Parsed::Malformed,
+        Some(Some(_)) => Parsed::Incomplete,
+        Some(None) => Parsed::Malformed,
         None if eof => Parsed::Complete(Response {
             status,
             body: buf[hl..].to_vec(),
@@ -113,14 +147,16 @@ pub(crate) fn parse_response(buf: &[u8], eof: bool) -> Parsed {
 
 /// The IP in a body saying `from <ip>` (the seed's pages), as text.
 pub(crate) fn server_from_body(body: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(body).ok()?;
-    let at = text.find("from ")?;
-    let rest = &text[at + 5..];
-    let ip: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.')
-        .collect();
-    ip.parse::<std::net::Ipv4Addr>().ok().map(|_| ip)
+    let at = body.windows(5).position(|w| w == b"from ")?;
+    let rest = &body[at + 5..];
+    let end = rest
+        .iter()
+        .position(|&b| !(b.is_ascii_digit() || b == b'.'))
+        .unwrap_or(rest.len());
+    let ip = std::str::from_utf8(&rest[..end]).ok()?;
+    ip.parse::<std::net::Ipv4Addr>()
+        .ok()
+        .map(|_| ip.to_string())
 }
 
 /// Builds a response as Apache would send it (status line HTTP/1.1 whatever the request's).
@@ -181,5 +217,36 @@ mod tests {
             Parsed::Malformed
         );
         assert_eq!(server_from_body(b"from nowhere"), None);
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300), eof in any::<bool>()) {
+            let _ = parse_request(&bytes);
+            let _ = parse_response(&bytes, eof);
+            let _ = server_from_body(&bytes);
+            let _ = head_len(&bytes);
+        }
+
+        #[test]
+        fn responses_parse_back(status in prop_oneof![Just(200u16), Just(404), Just(501)],
+                                body in "[ -~]{0,64}", keep in any::<bool>()) {
+            let r = response(status, body.as_bytes(), false, keep);
+            match parse_response(&r, false) {
+                Parsed::Complete(p) => {
+                    prop_assert_eq!(p.status, status);
+                    prop_assert_eq!(p.body, body.as_bytes());
+                    prop_assert_eq!(p.close, !keep);
+                    prop_assert_eq!(p.len, r.len());
+                }
+                other => prop_assert!(false, "{other:?}"),
+            }
+        }
     }
 }

@@ -12,7 +12,11 @@
 //!   backlog) and clients time out. A SIGKILLed httpd looks like `stop` to clients.
 //! - `start httpd`: a fresh process; connections of a hung one are reset by the kernel.
 //! - power off / on: the whole host (stack, ARP cache, sockets) is lost and boots afresh.
+//!
+//! Deviation: a connection the server closed is not kept in TIME-WAIT; its socket is reused
+//! at once (a late retransmitted FIN from the client then meets a RST instead of an ACK).
 
+use super::Deadline;
 use super::http::{head_len, parse_request, response};
 use lvs_model::event::Event;
 use lvs_model::host::{LinuxStack, SocketHandle, StackConfig, tcp};
@@ -41,7 +45,7 @@ impl HttpdConfig {
             stack,
             port: 80,
             body: None,
-            listeners: 16,
+            listeners: 2,
             backlog: 511,
             keepalive_timeout: Duration::from_secs(5),
         }
@@ -71,6 +75,8 @@ const TX: usize = 4096;
 pub struct Httpd {
     config: HttpdConfig,
     body: Vec<u8>,
+    page_close: Vec<u8>,
+    page_keep_alive: Vec<u8>,
     stack: LinuxStack,
     process: Process,
     powered: bool,
@@ -79,6 +85,7 @@ pub struct Httpd {
     /// Closed sockets kept for reuse.
     free: Vec<SocketHandle>,
     requests_served: u64,
+    deadline: Deadline,
 }
 
 impl Httpd {
@@ -99,6 +106,8 @@ impl Httpd {
             .into_bytes();
         let mut h = Httpd {
             config,
+            page_close: response(200, &body, false, false),
+            page_keep_alive: response(200, &body, false, true),
             body,
             stack,
             process: Process::Running,
@@ -107,6 +116,7 @@ impl Httpd {
             conns: Vec::new(),
             free: Vec::new(),
             requests_served: 0,
+            deadline: Deadline::default(),
         };
         h.arm_listeners();
         h
@@ -134,7 +144,10 @@ impl Httpd {
     fn socket(&mut self) -> SocketHandle {
         match self.free.pop() {
             Some(h) => h,
-            None => self.stack.add_tcp_socket(RX, TX),
+            // The send buffer holds a whole response, so a big page is never cut short.
+            None => self
+                .stack
+                .add_tcp_socket(RX, TX.max(self.page_keep_alive.len() + 64)),
         }
     }
 
@@ -182,6 +195,10 @@ impl Httpd {
         }
         self.accept(now);
         let keepalive = self.config.keepalive_timeout;
+        // Whether the application gave smoltcp something to send (data, FIN, a window update
+        // after reading); otherwise the stack's poll in handle_frame already sent everything.
+        let mut dirty = false;
+        let mut scratch;
         let mut i = 0;
         while i < self.conns.len() {
             let c = &mut self.conns[i];
@@ -203,27 +220,41 @@ impl Httpd {
                     (d.len(), ())
                 });
                 c.idle_since = now;
+                dirty = true;
             }
             if !c.closing {
                 if let Some(hl) = head_len(&c.buf) {
                     let (out, keep) = match parse_request(&c.buf[..hl]) {
                         Some(r) => {
-                            let (status, body): (u16, &[u8]) = match r.method {
-                                "GET" | "HEAD" if r.path == "/" || r.path == "/index.html" => {
-                                    (200, &self.body)
+                            let page = r.path == "/" || r.path == "/index.html";
+                            match (r.method, page) {
+                                // The page's responses are built once (they are most traffic).
+                                ("GET", true) if r.keep_alive => (&self.page_keep_alive[..], true),
+                                ("GET", true) => (&self.page_close[..], false),
+                                ("HEAD", true) => {
+                                    scratch = response(200, &self.body, true, r.keep_alive);
+                                    (&scratch[..], r.keep_alive)
                                 }
-                                "GET" | "HEAD" => (404, b"not found\n"),
-                                _ => (501, b"not implemented\n"),
-                            };
-                            let keep = r.keep_alive && status == 200;
-                            (response(status, body, r.method == "HEAD", keep), keep)
+                                ("GET" | "HEAD", false) => {
+                                    scratch =
+                                        response(404, b"not found\n", r.method == "HEAD", false);
+                                    (&scratch[..], false)
+                                }
+                                _ => {
+                                    scratch = response(501, b"not implemented\n", false, false);
+                                    (&scratch[..], false)
+                                }
+                            }
                         }
-                        None => (response(400, b"bad request\n", false, false), false),
+                        None => {
+                            scratch = response(400, b"bad request\n", false, false);
+                            (&scratch[..], false)
+                        }
                     };
                     self.requests_served += 1;
                     c.buf.drain(..hl);
                     // The response fits the send buffer (it is a few hundred bytes).
-                    let _ = s.send_slice(&out);
+                    let _ = s.send_slice(out);
                     if !keep {
                         s.close();
                         c.closing = true;
@@ -237,7 +268,9 @@ impl Httpd {
             }
             i += 1;
         }
-        self.stack.poll(now);
+        if dirty {
+            self.stack.poll(now);
+        }
     }
 
     fn next_idle_deadline(&self) -> Option<Instant> {
@@ -276,6 +309,7 @@ impl Httpd {
         self.conns.clear();
         self.free.clear();
         self.requests_served = 0;
+        self.deadline = Deadline::default();
     }
 }
 
@@ -366,9 +400,10 @@ impl Node for Httpd {
             return None;
         }
         let s = self.stack.poll_timeout();
-        match (s, self.next_idle_deadline()) {
+        let next = match (s, self.next_idle_deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
-        }
+        };
+        self.deadline.report(self.stack.now(), next)
     }
 }

@@ -9,3 +9,28 @@ mod httpd;
 
 pub use client::{HttpClient, HttpClientConfig, Load};
 pub use httpd::{Httpd, HttpdConfig};
+
+use lvs_model::time::Instant;
+
+/// Coalesces a node's deadlines: once a deadline is reported, a later one is not reported
+/// until the first has come (the node is then woken "spuriously", which the node contract
+/// allows, and reports its real next deadline). A driver that queues a wake-up for every
+/// change of deadline therefore queues one per earlier deadline instead of one per packet
+/// (TCP's retransmission deadline moves with every segment).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Deadline {
+    reported: Option<Instant>,
+}
+
+impl Deadline {
+    pub(crate) fn report(&mut self, now: Instant, actual: Option<Instant>) -> Option<Instant> {
+        match (self.reported, actual) {
+            (Some(r), Some(a)) if r > now && r <= a => Some(r),
+            (Some(r), None) if r > now => Some(r),
+            _ => {
+                self.reported = actual;
+                actual
+            }
+        }
+    }
+}
