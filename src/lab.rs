@@ -4,7 +4,8 @@
 //!
 //! Topology: every host hangs off one learning switch. The scenario's `[lan] latency` is the
 //! host-to-host delay, so each of the two links on the way gets half of it; jitter, loss and
-//! rate apply to every link.
+//! rate apply to every link. DR and TUN web servers hold the VIP on `lo`; TUN ones also
+//! decapsulate IP-in-IP (tunl0 up).
 
 use crate::cmd::check::RealFiles;
 use crate::scenario::{self, ClientLoad, ForwardMethod, Scenario};
@@ -160,15 +161,8 @@ impl Lab {
                 sc.lo_sysctls = sysctls;
             }
             sc.gateway = w.gateway;
-            if w.method == ForwardMethod::Tun {
-                return Err(err(
-                    w.line,
-                    format!(
-                        "web server `{}`: TUN real servers are not simulated yet",
-                        w.name
-                    ),
-                ));
-            }
+            // A TUN real server has tunl0 up (ipip), with the VIP on it; lo serves as well.
+            sc.ipip = w.method == ForwardMethod::Tun;
             let mut hc = HttpdConfig::new(sc);
             hc.port = w.port;
             let mac = mac_for(w.ip.addr);

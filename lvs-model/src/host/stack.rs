@@ -83,6 +83,10 @@ pub struct StackConfig {
     pub neigh: NeighParams,
     /// Seeds smoltcp (ISNs, ephemeral choices) and the neighbour reachable time.
     pub seed: u64,
+    /// `tunl0` is up (the `ipip` module): IP-in-IP packets to a local address are
+    /// decapsulated and the inner packet delivered — what an LVS-TUN real server needs.
+    /// Without it they are counted and dropped.
+    pub ipip: bool,
 }
 
 impl StackConfig {
@@ -96,6 +100,7 @@ impl StackConfig {
             gateway: None,
             neigh: NeighParams::default(),
             seed,
+            ipip: false,
         }
     }
 
@@ -150,6 +155,10 @@ pub struct StackCounters {
     pub no_route: u64,
     /// Outgoing packets dropped because ARP resolution failed or the queue was full.
     pub unresolved: u64,
+    /// IP-in-IP packets decapsulated (tunl0, LVS-TUN).
+    pub decapsulated: u64,
+    /// IP-in-IP packets dropped: no tunl0, or the inner packet is not for this host.
+    pub ipip_dropped: u64,
 }
 
 /// The route to a destination.
@@ -209,6 +218,7 @@ pub struct LinuxStack {
     sockets: SocketSet<'static>,
     ports: Vec<Port>,
     lo_addrs: Vec<Ipv4Cidr>,
+    ipip: bool,
     lo_sysctls: ArpSysctls,
     all: ArpSysctls,
     gateway: Option<Ipv4Addr>,
@@ -249,6 +259,7 @@ impl LinuxStack {
                 })
                 .collect(),
             lo_addrs: config.lo_addrs,
+            ipip: config.ipip,
             lo_sysctls: config.lo_sysctls,
             all: config.all,
             gateway: config.gateway,
@@ -571,6 +582,22 @@ impl LinuxStack {
 
     /// Delivers an IPv4 packet to the local stack (smoltcp), whatever its destination.
     pub fn deliver_local(&mut self, now: Instant, packet: &[u8]) {
+        if packet.len() >= 20 && packet[9] == IPIP_PROTOCOL {
+            // IP-in-IP (LVS-TUN): decapsulate once when tunl0 is up and the inner packet is
+            // for this host; never deliver a tunnel packet to smoltcp.
+            let ihl = usize::from(packet[0] & 0x0f) * 4;
+            let inner = packet.get(ihl..).unwrap_or(&[]);
+            match ipv4_dst(inner) {
+                Some(dst)
+                    if self.ipip && self.is_local(dst) && inner.get(9) != Some(&IPIP_PROTOCOL) =>
+                {
+                    self.counters.decapsulated += 1;
+                    self.deliver_local(now, inner);
+                }
+                _ => self.drop("ipip"),
+            }
+            return;
+        }
         let mut b = self.device.buffer();
         if b.capacity() < packet.len() {
             b = Vec::with_capacity(packet.len().max(256));
@@ -736,6 +763,7 @@ impl LinuxStack {
             "malformed_ethernet" => self.counters.malformed_ethernet += 1,
             "malformed_arp" => self.counters.malformed_arp += 1,
             "malformed_ipv4" => self.counters.malformed_ipv4 += 1,
+            "ipip" => self.counters.ipip_dropped += 1,
             _ => {}
         }
         if self.events.len() < 1024 {
@@ -944,6 +972,9 @@ impl LinuxStack {
 }
 
 /// The destination of an IPv4 packet, if it has at least a minimal header.
+/// IP protocol number of IP-in-IP.
+const IPIP_PROTOCOL: u8 = 4;
+
 fn ipv4_dst(packet: &[u8]) -> Option<Ipv4Addr> {
     if packet.len() < 20 || packet[0] >> 4 != 4 {
         return None;
