@@ -14,10 +14,14 @@ use lvs_model::director::from_config::DirectorPort;
 use lvs_model::director::{Director, DirectorConfig};
 use lvs_model::event::{Event, Record};
 use lvs_model::host::{ArpSysctls, EthernetAddress, Ipv4Cidr, StackConfig};
+use lvs_model::node::Node;
 use lvs_model::time::{Duration, Instant};
 use reports::{ConfigDiagnostic, IpvsadmSnapshot};
 use sim::hosts::{HttpClient, HttpClientConfig, Httpd, HttpdConfig, Load};
-use sim::{Attach, HostSpec, LanBuilder, LinkConfig, RunError, SwitchConfig, World};
+use sim::{
+    Attach, ElementId, HostSpec, LanBuilder, LinkConfig, RunError, SwitchConfig, TopologyError,
+    World,
+};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 /// Why a lab could not be built or run.
@@ -62,6 +66,24 @@ fn stack(seed: u64, ip: scenario::IpCidr) -> StackConfig {
         EthernetAddress(mac_for(ip.addr)),
         Ipv4Cidr::new(ip.addr, ip.prefix_len),
     )
+}
+
+/// Adds a host with one port on `ip` and cables it to the switch.
+fn plug(
+    lan: &mut LanBuilder,
+    switch: ElementId,
+    link: &LinkConfig,
+    name: &str,
+    ip: Ipv4Addr,
+    node: Box<dyn Node>,
+) -> Result<(), TopologyError> {
+    let spec = HostSpec {
+        name: name.to_string(),
+        macs: vec![mac_for(ip)],
+        ips: vec![ip],
+    };
+    let id = lan.add_host(spec, node)?;
+    lan.connect(Attach::Host(id, 0), Attach::Switch(switch), link.clone())
 }
 
 impl Lab {
@@ -136,15 +158,7 @@ impl Lab {
                     .iter()
                     .map(|s| (d.name.clone(), s.clone())),
             );
-            let spec = HostSpec {
-                name: d.name.clone(),
-                macs: vec![mac],
-                ips: vec![d.ip.addr],
-            };
-            let id = lan
-                .add_host(spec, Box::new(director))
-                .map_err(|e| err(d.line, e.to_string()))?;
-            lan.connect(Attach::Host(id, 0), Attach::Switch(sw), link.clone())
+            plug(&mut lan, sw, &link, &d.name, d.ip.addr, Box::new(director))
                 .map_err(|e| err(d.line, e.to_string()))?;
         }
         for w in &scenario.webs {
@@ -165,17 +179,15 @@ impl Lab {
             sc.ipip = w.method == ForwardMethod::Tun;
             let mut hc = HttpdConfig::new(sc);
             hc.port = w.port;
-            let mac = mac_for(w.ip.addr);
-            let spec = HostSpec {
-                name: w.name.clone(),
-                macs: vec![mac],
-                ips: vec![w.ip.addr],
-            };
-            let id = lan
-                .add_host(spec, Box::new(Httpd::new(hc)))
-                .map_err(|e| err(w.line, e.to_string()))?;
-            lan.connect(Attach::Host(id, 0), Attach::Switch(sw), link.clone())
-                .map_err(|e| err(w.line, e.to_string()))?;
+            plug(
+                &mut lan,
+                sw,
+                &link,
+                &w.name,
+                w.ip.addr,
+                Box::new(Httpd::new(hc)),
+            )
+            .map_err(|e| err(w.line, e.to_string()))?;
         }
         for c in &scenario.clients {
             let seed = lan.seeds().seed_for(&format!("host:{}", c.name));
@@ -193,17 +205,15 @@ impl Lab {
             cc.timeout = c.timeout;
             cc.start = Instant::ZERO + c.start;
             cc.stop_at = Some(Instant::ZERO + c.stop);
-            let mac = mac_for(c.ip.addr);
-            let spec = HostSpec {
-                name: c.name.clone(),
-                macs: vec![mac],
-                ips: vec![c.ip.addr],
-            };
-            let id = lan
-                .add_host(spec, Box::new(HttpClient::new(cc)))
-                .map_err(|e| err(c.line, e.to_string()))?;
-            lan.connect(Attach::Host(id, 0), Attach::Switch(sw), link.clone())
-                .map_err(|e| err(c.line, e.to_string()))?;
+            plug(
+                &mut lan,
+                sw,
+                &link,
+                &c.name,
+                c.ip.addr,
+                Box::new(HttpClient::new(cc)),
+            )
+            .map_err(|e| err(c.line, e.to_string()))?;
         }
         let mut world = lan.build().map_err(|e| err(0, e.to_string()))?;
         for r in config_events {
