@@ -138,8 +138,11 @@ pub struct Timing {
     /// within connect_timeout: delay_loop + connect_timeout + retry × (delay_before_retry +
     /// connect_timeout) + 1 s.
     pub rs_down_window: Duration,
-    /// Real server re-add window: an attempt under way fails within connect_timeout, the next
-    /// one starts delay_loop later and succeeds: connect_timeout + delay_loop + 1 s.
+    /// Real server re-add window: an attempt under way fails within connect_timeout; while the
+    /// server is down keepalived keeps cycling delay_loop, then `retry` retries each
+    /// delay_before_retry apart, so the next attempt starts at most max(delay_loop,
+    /// delay_before_retry) later and succeeds: connect_timeout + max(delay_loop,
+    /// delay_before_retry) + 1 s.
     pub rs_up_window: Duration,
     /// After the last window, requests started in it may still fail until they time out:
     /// client timeout + 1 s.
@@ -561,7 +564,8 @@ impl Cluster {
             + t.connect_timeout
             + (t.delay_before_retry + t.connect_timeout) * t.retry
             + Duration::from_secs(1);
-        t.rs_up_window = t.connect_timeout + t.delay_loop + Duration::from_secs(1);
+        t.rs_up_window =
+            t.connect_timeout + t.delay_loop.max(t.delay_before_retry) + Duration::from_secs(1);
 
         Ok(Cluster {
             directors,
