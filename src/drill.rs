@@ -321,7 +321,9 @@ impl Cluster {
             vs_of(&parsed[master].1).or_else(|| parsed.iter().find_map(|(_, c)| vs_of(c)))
         else {
             return fail(
-                "no IPv4 virtual_server in any file: the client has no virtual service to use",
+                "no real servers: no file has an IPv4 virtual_server keepalived would run \
+                 (it ignores one without real_server, see the messages of `lvslab check`), \
+                 and --web needs one for its VIP, port and lb_kind",
             );
         };
         let VirtualServerAddress::Ip {
@@ -862,6 +864,7 @@ pub struct Requests {
 #[derive(Clone, Debug, PartialEq)]
 pub struct DrillResult {
     pub name: String,
+    pub kind: DrillKind,
     pub steps: Vec<StepResult>,
     pub requests: Requests,
     /// The MASTERs at the end of the run.
@@ -1190,6 +1193,7 @@ pub fn measure(cluster: &Cluster, drill: &Drill, records: &[Record]) -> DrillRes
     }
     DrillResult {
         name: drill.name.clone(),
+        kind: drill.kind.clone(),
         steps,
         requests,
         masters_at_end,
@@ -1219,13 +1223,11 @@ fn signed(t: Duration, base: Duration) -> String {
     }
 }
 
-fn measure_text(cluster: &Cluster, drill: &DrillResult, m: &Measurement) -> String {
-    let rs = drill
-        .name
-        .split_once(' ')
-        .and_then(|(web, _)| cluster.webs.iter().find(|w| w.name == web))
-        .map(|w| format!("{}:{}", w.ip, w.port))
-        .unwrap_or_default();
+fn measure_text(drill: &DrillResult, m: &Measurement) -> String {
+    let rs = match &drill.kind {
+        DrillKind::RealServer { rs, .. } => rs.as_str(),
+        _ => "",
+    };
     let n = &m.node;
     match m.measure {
         Measure::BecameMaster => format!("{n} becomes MASTER"),
@@ -1343,7 +1345,7 @@ pub fn render(cluster: &Cluster, results: &[DrillResult], seed: u64) -> String {
                     } else {
                         String::new()
                     },
-                    measure_text(cluster, r, m),
+                    measure_text(r, m),
                     match (&m.measure, m.at) {
                         (Measure::Stays, _) => "-".into(),
                         (_, None) => "never".into(),
