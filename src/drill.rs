@@ -811,9 +811,9 @@ pub enum Measure {
     LastAdvert,
     /// `node`'s first failed health check of the real server after the step.
     FailedCheck,
-    /// The real server left `node`'s IPVS table.
+    /// The real server left `node`'s IPVS table (or its weight went to 0: inhibit_on_failure).
     DestRemoved,
-    /// The real server came back into `node`'s IPVS table.
+    /// The real server came back into `node`'s IPVS table (or got its weight back).
     DestAdded,
 }
 
@@ -1026,16 +1026,35 @@ pub fn measure(cluster: &Cluster, drill: &Drill, records: &[Record]) -> DrillRes
                 t1,
                 &|e| matches!(e, Event::CheckResult { rs: r, ok: false, .. } if r == rs),
             );
-            let removed = find(
-                t0,
-                t1,
-                &|e| matches!(e, Event::IpvsDest { rs: r, change: DestChange::Removed, .. } if r == rs),
-            );
-            let added = find(
-                t1,
-                end,
-                &|e| matches!(e, Event::IpvsDest { rs: r, change: DestChange::Added, .. } if r == rs),
-            );
+            // With inhibit_on_failure keepalived sets the weight to 0 instead of removing.
+            let left = |e: &Event| match e {
+                Event::IpvsDest {
+                    rs: r,
+                    change,
+                    weight,
+                    ..
+                } => {
+                    r == rs
+                        && (*change == DestChange::Removed
+                            || (*change == DestChange::Weight && *weight == 0))
+                }
+                _ => false,
+            };
+            let back = |e: &Event| match e {
+                Event::IpvsDest {
+                    rs: r,
+                    change,
+                    weight,
+                    ..
+                } => {
+                    r == rs
+                        && (*change == DestChange::Added
+                            || (*change == DestChange::Weight && *weight > 0))
+                }
+                _ => false,
+            };
+            let removed = find(t0, t1, &left);
+            let added = find(t1, end, &back);
             if removed.is_none() {
                 problems.push(format!("{rs} never left {node}'s pool"));
             }
@@ -1201,13 +1220,23 @@ pub fn measure(cluster: &Cluster, drill: &Drill, records: &[Record]) -> DrillRes
     }
 }
 
+/// The longest drill run [`run_all`] accepts: keepalived's timers can reach hours
+/// (`delay_loop`, `advert_int` 255 s), which would make the client's load a long run.
+pub const MAX_DRILL: Duration = Duration::from_secs(3600);
+
 /// Runs every standard drill, in order.
 pub fn run_all(cluster: &Cluster, seed: u64) -> Result<Vec<DrillResult>, DrillError> {
-    cluster
-        .drills()
-        .iter()
-        .map(|d| run_drill(cluster, d, seed))
-        .collect()
+    let drills = cluster.drills();
+    if let Some(d) = drills.iter().find(|d| d.end > MAX_DRILL) {
+        return fail(format!(
+            "drill `{}` would last {} of simulated time (more than {}): the configs' timers \
+             (advert_int, delay_loop, connect_timeout, delay_before_retry x retry) are too long",
+            d.name,
+            fmt(d.end),
+            fmt(MAX_DRILL)
+        ));
+    }
+    drills.iter().map(|d| run_drill(cluster, d, seed)).collect()
 }
 
 fn fmt(d: Duration) -> String {

@@ -207,3 +207,30 @@ fn unicast_src_ip_gives_the_address_and_unicast_vrrp_converges() {
         "{stdout}"
     );
 }
+
+#[test]
+fn timers_too_long_for_a_drill_are_refused() {
+    // delay_loop 3000 s: the first fault would come after 1 s + warmup (= delay_loop) and the
+    // removal window alone is 3000 + 10 + (3 + 10) + 1 s: over the 1 h limit.
+    let t = TempDir::new("long");
+    let text = seed_text("keepalived-master.conf").replace("delay_loop 6", "delay_loop 3000");
+    let f = t.write("lvs.conf", &text);
+    assert_usage_error(&drill(&[&f]), "would last");
+}
+
+#[test]
+fn inhibit_on_failure_counts_weight_zero_as_leaving_the_pool() {
+    let t = TempDir::new("inhibit");
+    let add =
+        |name: &str| seed_text(name).replace("weight 3 ", "weight 3\n        inhibit_on_failure ");
+    let m = t.write("m.conf", &add("keepalived-master.conf"));
+    let b = t.write("b.conf", &add("keepalived-backup.conf"));
+    let out = drill(&[&m, &b]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("192.168.80.102:80 leaves the pool on m"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("8 of 8 drills converged"), "{stdout}");
+}
