@@ -17,8 +17,14 @@
 //!   ones from the bottom of the subnet when there is no room there;
 //! - the client takes the first free address from host number 50 upward (the seed's .50).
 //!
-//! The master is the director whose VRRP instance has the highest priority (file order breaks
-//! ties). Every drill starts from the same converged lab and lasts only as long as its
+//! The drilled VRRP instance is each file's first IPv4 instance (the others: the one with the
+//! master's virtual_router_id); the master is the director whose instance has the highest
+//! priority (`state MASTER`, then file order, break ties). The client uses the master's first
+//! IPv4 virtual_server on the VIP. `--web` replaces the simulated web servers: a configured
+//! real_server left out is not simulated (its checks fail and keepalived drops it), a `--web`
+//! address no real_server names is never in the pool. DR web servers get the usual realserver
+//! setup (VIP on lo, arp_ignore 1, arp_announce 2); NAT ones route through the VIP; TUN is
+//! refused. The LAN is the scenario default: one switch, 50 µs host to host. Every drill starts from the same converged lab and lasts only as long as its
 //! windows, which [`Timing`] derives from the configs with the arithmetic in its comments.
 
 use crate::cmd::check::RealFiles;
