@@ -16,6 +16,8 @@ enum Command {
     Check(cmd::check::CheckArgs),
     /// Run a scenario (or the built-in seed lab) and check its expectations.
     Run(cmd::run::RunArgs),
+    /// Run the standard failover drills on the cluster keepalived.conf files describe.
+    Drill(cmd::drill::DrillArgs),
 }
 
 fn main() {
@@ -23,6 +25,7 @@ fn main() {
     let code = match &cli.command {
         Command::Check(args) => cmd::check::run(args),
         Command::Run(args) => cmd::run::run(args),
+        Command::Drill(args) => cmd::drill::run(args),
     };
     std::process::exit(code);
 }

@@ -1,4 +1,5 @@
 //! Subcommands of `lvslab`.
 
 pub mod check;
+pub mod drill;
 pub mod run;
