@@ -128,14 +128,14 @@ pub fn mac_to_string(mac: &Mac) -> String {
 
 /// Where a link's end is attached, resolved to a concrete port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Endpoint {
+pub struct Endpoint {
     pub element: ElementId,
     pub port: u16,
 }
 
 /// One direction of a link: the wire's queue.
 #[derive(Debug, Default)]
-pub(crate) struct Direction {
+pub struct Direction {
     /// When the last queued frame finishes serialising.
     busy_until: Instant,
     /// Departure times of frames still queued or on the wire, oldest first.
@@ -145,13 +145,15 @@ pub(crate) struct Direction {
 
 /// Why a link refused a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum LinkDrop {
+pub enum LinkDrop {
     Down,
     QueueFull,
     Loss,
 }
 
-pub(crate) struct Link {
+/// One cable between two ends. Public (like [`Switch`]) so benchmarks can time one
+/// transmission alone; the world owns the real ones.
+pub struct Link {
     pub name: String,
     pub ends: [Endpoint; 2],
     pub config: LinkConfig,
@@ -221,7 +223,7 @@ impl Link {
 }
 
 /// A learning switch: floods broadcast, multicast and unknown unicast; forwards known unicast.
-pub(crate) struct Switch {
+pub struct Switch {
     pub name: String,
     pub config: SwitchConfig,
     /// The link attached to each port, and which end of it is ours.
@@ -231,7 +233,7 @@ pub(crate) struct Switch {
 }
 
 /// Where a switch sends a frame.
-pub(crate) enum Forward {
+pub enum Forward {
     /// To one port.
     One(u16),
     /// To every port but the ingress.
@@ -280,7 +282,7 @@ fn mac_key(mac: &Mac) -> u64 {
 /// A multiplicative hash for MAC keys: the switch's table is on the per-frame path, and MACs
 /// are not attacker-chosen here, so SipHash's cost buys nothing.
 #[derive(Default)]
-pub(crate) struct MacHasher(u64);
+pub struct MacHasher(u64);
 
 impl Hasher for MacHasher {
     fn finish(&self) -> u64 {
