@@ -18,6 +18,7 @@ use lvs_model::node::Node;
 use lvs_model::time::{Duration, Instant};
 use reports::{ConfigDiagnostic, IpvsadmSnapshot};
 use sim::hosts::{HttpClient, HttpClientConfig, Httpd, HttpdConfig, Load};
+use sim::trace::TraceConfig;
 use sim::{
     Attach, ElementId, HostSpec, LanBuilder, LinkConfig, RunError, SwitchConfig, TopologyError,
     World,
@@ -89,6 +90,16 @@ fn plug(
 impl Lab {
     /// Builds the lab; `seed` overrides the scenario's.
     pub fn build(scenario: Scenario, seed: Option<u64>) -> Result<Lab, LabError> {
+        Self::build_with(scenario, seed, TraceConfig::default())
+    }
+
+    /// As [`Lab::build`], recording what `trace` asks for (a run that writes no pcap need
+    /// not keep one: its event log and digest do not change).
+    pub fn build_with(
+        scenario: Scenario,
+        seed: Option<u64>,
+        trace: TraceConfig,
+    ) -> Result<Lab, LabError> {
         let seed = seed.unwrap_or(scenario.seed);
         let file = scenario.file.display().to_string();
         let err = |line: usize, message: String| LabError::Scenario {
@@ -96,7 +107,7 @@ impl Lab {
             line,
             message,
         };
-        let mut lan = LanBuilder::new(seed);
+        let mut lan = LanBuilder::new(seed).trace(trace);
         let sw = lan
             .add_switch("lan", SwitchConfig::default())
             .map_err(|e| err(0, e.to_string()))?;

@@ -8,6 +8,7 @@
 use crate::lab::Lab;
 use crate::scenario::Scenario;
 use reports::{Extras, ReportInput};
+use sim::trace::TraceConfig;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -104,7 +105,11 @@ fn run_inner(args: &RunArgs) -> Result<bool, String> {
         }
     };
     let scenario = Scenario::load(&path).map_err(|e| e.to_string())?;
-    let lab = Lab::build(scenario, args.seed).map_err(|e| e.to_string())?;
+    let trace = TraceConfig {
+        pcap: args.pcap.is_some() || args.out.is_some(),
+        frame_digest: true,
+    };
+    let lab = Lab::build_with(scenario, args.seed, trace).map_err(|e| e.to_string())?;
     let seed = lab.seed;
     let scenario = lab.scenario.clone();
     let diagnostics = lab.diagnostics.clone();
