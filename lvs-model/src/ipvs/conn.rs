@@ -2,13 +2,13 @@
 //!
 //! Contract:
 //! - Every entry has a deadline `expires`; [`ConnTable::poll_timeout`] returns the earliest
-//!   armed timer and [`ConnTable::pop_due`] yields entries whose timer is due. Timers are kept
+//!   armed timer and `ConnTable::pop_due` yields entries whose timer is due. Timers are kept
 //!   in a `BTreeSet<(Instant, slot)>` and re-armed lazily: a packet that pushes `expires` later
 //!   only rewrites the field, and the old timer re-arms itself when it fires. So
 //!   `poll_timeout` may return a wake-up that expires nothing; it never returns one late.
 //! - Lookups go through a hash index (never iterated); listings walk the slot vector, whose
 //!   reuse is lowest-free-first, so output order depends only on the inputs.
-//! - Dest counters (active/inactive/persist) are kept by [`bind`]/[`unbind`]/[`set_state`],
+//! - Dest counters (active/inactive/persist) are kept by `bind`/`unbind`/`set_state`,
 //!   which the owner ([`Ipvs`](super::Ipvs)) calls; the property tests check they always equal
 //!   the entries.
 //!
@@ -439,7 +439,7 @@ impl ConnTable {
             .copied()
     }
 
-    /// Add an entry expiring at `now + timeout`. Its timer is armed by the [`ConnTable::rearm`]
+    /// Add an entry expiring at `now + timeout`. Its timer is armed by the `ConnTable::rearm`
     /// that follows every insertion (after the first state transition has set the real
     /// timeout). The caller binds it to its dest.
     pub(crate) fn insert(&mut self, now: Instant, n: NewConn) -> ConnId {
