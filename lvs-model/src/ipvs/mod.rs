@@ -365,6 +365,11 @@ impl Ipvs {
             Some(id) => {
                 let d = self.dests.get_mut(id);
                 d.apply(&cfg);
+                if d.service != Some(sid) {
+                    // Bound to a new service object: the kernel zeroes its statistics
+                    // (connection counters stay with their entries).
+                    d.stats = Stats::default();
+                }
                 d.service = Some(sid);
                 id
             }
