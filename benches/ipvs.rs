@@ -155,8 +155,9 @@ fn per_op(n: u64, mut f: impl FnMut(u64)) -> Option<f64> {
     Some((cpu_ns()? - start) as f64 / n as f64)
 }
 
-/// CPU time per operation, printed after the criterion runs (wall-clock figures above include
-/// time spent waiting for a CPU when other jobs share the machine).
+/// CPU time per operation, printed after the criterion runs. Wall-clock figures include time
+/// spent waiting for a CPU when other jobs share the machine; CPU time does not, but it is
+/// still slowed by jobs on a sibling hyperthread and by shared caches.
 fn cpu_time_report(_: &mut Criterion) {
     let mut lines = Vec::new();
     let (mut ipvs, _) = director(SchedulerKind::Wrr, 2);
