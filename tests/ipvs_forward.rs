@@ -780,6 +780,11 @@ fn e5_recreated_service_inherits_trashed_dest_counters() {
     ipvs.add_dest(&key, DestConfig::new(rs(102), 80)).unwrap();
     ipvs.add_dest(&key, DestConfig::new(rs(103), 80)).unwrap();
     assert_eq!(ipvs.dest(&key, rs(103), 80).unwrap().inactconns, 1);
+    assert_eq!(
+        ipvs.dest(&key, rs(103), 80).unwrap().stats.conns,
+        0,
+        "stats restart"
+    );
     // List .103, .102. With fresh counters wlc would pick the head (.103); the inherited
     // inactive entry sends the first new connection to .102, the next tie back to .103.
     let syn = tcp((CLIENT, 42002), (VIP, 80), "S", b"");

@@ -116,6 +116,8 @@ enum Op {
         server: u8,
     },
     ExpireNodest(bool),
+    /// `ipvsadm -D` of the TCP service, then `-A` again (dests come back from the trash).
+    RecreateService,
     ExpireQuiescent(bool),
     SetTimeouts(u8),
 }
@@ -139,6 +141,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0u8..3).prop_map(|server| Op::Delete { server }),
         1 => (0u8..3).prop_map(|server| Op::Add { server }),
         1 => any::<bool>().prop_map(Op::ExpireNodest),
+        1 => Just(Op::RecreateService),
         1 => any::<bool>().prop_map(Op::ExpireQuiescent),
         1 => (0u8..60).prop_map(Op::SetTimeouts),
     ]
@@ -196,6 +199,13 @@ proptest! {
                     let _ = ipvs.add_dest(&uk, DestConfig::new(a, 53).forward(fwds[server as usize]));
                 }
                 Op::ExpireNodest(b) => ipvs.sysctl.expire_nodest_conn = b,
+                Op::RecreateService => {
+                    let cfg = ipvs.service(&tk).map(|s| s.config);
+                    if let Some(cfg) = cfg {
+                        ipvs.delete_service(&tk).unwrap();
+                        ipvs.add_service(cfg).unwrap();
+                    }
+                }
                 Op::ExpireQuiescent(b) => ipvs.sysctl.expire_quiescent_template = b,
                 Op::SetTimeouts(s) => {
                     let d = Duration::from_secs(s as u64);

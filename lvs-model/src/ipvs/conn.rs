@@ -2,13 +2,14 @@
 //!
 //! Contract:
 //! - Every entry has a deadline `expires`; [`ConnTable::poll_timeout`] returns the earliest
-//!   armed timer and [`ConnTable::pop_due`] yields entries whose timer is due. Timers are kept
-//!   in a `BTreeSet<(Instant, slot)>` and re-armed lazily: a packet that pushes `expires` later
+//!   armed timer and `ConnTable::pop_due` yields entries whose timer is due. Timers are kept
+//!   in per-timeout FIFO queues (ordered by construction, since time only moves forward) and
+//!   re-armed lazily: a packet that pushes `expires` later
 //!   only rewrites the field, and the old timer re-arms itself when it fires. So
 //!   `poll_timeout` may return a wake-up that expires nothing; it never returns one late.
 //! - Lookups go through a hash index (never iterated); listings walk the slot vector, whose
 //!   reuse is lowest-free-first, so output order depends only on the inputs.
-//! - Dest counters (active/inactive/persist) are kept by [`bind`]/[`unbind`]/[`set_state`],
+//! - Dest counters (active/inactive/persist) are kept by `bind`/`unbind`/`set_state`,
 //!   which the owner ([`Ipvs`](super::Ipvs)) calls; the property tests check they always equal
 //!   the entries.
 //!
@@ -17,7 +18,7 @@
 //! moves to CLOSE. DR and TUN entries carry NOOUTPUT and use the INPUT_ONLY table (the
 //! director never sees the server's packets); NAT entries use INPUT/OUTPUT.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::Ipv4Addr;
 
@@ -317,8 +318,72 @@ pub struct ConnTable {
     slots: Vec<Option<Conn>>,
     free: BTreeSet<u32>,
     index: Index,
-    timers: BTreeSet<(Instant, u32)>,
+    timers: Timers,
     len: usize,
+}
+
+/// Deadlines `(when, slot)`, earliest first. Entries armed with the same timeout at
+/// non-decreasing times are already in order, so each distinct timeout gets a FIFO queue
+/// (O(1) to arm — the common case, as time only moves forward); an entry that would break a
+/// queue's order goes to an ordered set instead. Stale entries are skipped by the caller.
+#[derive(Clone, Debug, Default)]
+struct Timers {
+    /// One queue per timeout value, in ascending timeout order.
+    queues: Vec<(Duration, VecDeque<(Instant, u32)>)>,
+    overflow: BTreeSet<(Instant, u32)>,
+    len: usize,
+}
+
+impl Timers {
+    #[inline]
+    fn arm(&mut self, at: Instant, timeout: Duration, slot: u32) {
+        self.len += 1;
+        let i = match self.queues.binary_search_by(|(d, _)| d.cmp(&timeout)) {
+            Ok(i) => i,
+            Err(i) => {
+                self.queues.insert(i, (timeout, VecDeque::new()));
+                i
+            }
+        };
+        let q = &mut self.queues[i].1;
+        if q.back().is_none_or(|&back| back <= (at, slot)) {
+            q.push_back((at, slot));
+        } else {
+            self.overflow.insert((at, slot));
+        }
+    }
+
+    /// Where the earliest entry is: `Some(i)` a queue, `None` the overflow set.
+    fn first_source(&self) -> Option<(Option<usize>, (Instant, u32))> {
+        let mut best: Option<(Option<usize>, (Instant, u32))> =
+            self.overflow.first().map(|&e| (None, e));
+        for (i, (_, q)) in self.queues.iter().enumerate() {
+            if let Some(&e) = q.front()
+                && best.is_none_or(|(_, b)| e < b)
+            {
+                best = Some((Some(i), e));
+            }
+        }
+        best
+    }
+
+    fn first(&self) -> Option<(Instant, u32)> {
+        self.first_source().map(|(_, e)| e)
+    }
+
+    fn pop_first(&mut self) -> Option<(Instant, u32)> {
+        let (src, e) = self.first_source()?;
+        match src {
+            Some(i) => {
+                self.queues[i].1.pop_front();
+            }
+            None => {
+                self.overflow.pop_first();
+            }
+        }
+        self.len -= 1;
+        Some(e)
+    }
 }
 
 impl Conn {
@@ -439,7 +504,7 @@ impl ConnTable {
             .copied()
     }
 
-    /// Add an entry expiring at `now + timeout`. Its timer is armed by the [`ConnTable::rearm`]
+    /// Add an entry expiring at `now + timeout`. Its timer is armed by the `ConnTable::rearm`
     /// that follows every insertion (after the first state transition has set the real
     /// timeout). The caller binds it to its dest.
     pub(crate) fn insert(&mut self, now: Instant, n: NewConn) -> ConnId {
@@ -509,15 +574,16 @@ impl ConnTable {
         c.expires = now + c.timeout;
         if c.expires < c.timer_at {
             c.timer_at = c.expires;
-            self.timers.insert((c.expires, id.0));
+            self.timers.arm(c.expires, c.timeout, id.0);
         }
     }
 
     /// Remove an entry entirely; the caller unbinds it from its dest and template first.
     pub(crate) fn remove(&mut self, id: ConnId) -> Option<Conn> {
         self.unhash(id);
+        // Its timer entries stay behind; they find the slot empty (or re-used with another
+        // deadline) and are skipped.
         let c = self.slots.get_mut(id.0 as usize)?.take()?;
-        self.timers.remove(&(c.timer_at, id.0));
         self.free.insert(id.0);
         self.len -= 1;
         Some(c)
@@ -526,14 +592,14 @@ impl ConnTable {
     /// The earliest armed timer.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.first().map(|&(t, _)| t)
+        self.timers.first().map(|(t, _)| t)
     }
 
     /// The next entry whose deadline has passed at `now`, with that deadline, re-arming any
     /// whose deadline moved later. The caller decides what expiry means (templates with
     /// children live on).
     pub(crate) fn pop_due(&mut self, now: Instant) -> Option<(ConnId, Instant)> {
-        while let Some(&(t, slot)) = self.timers.first() {
+        while let Some((t, slot)) = self.timers.first() {
             if t > now {
                 return None;
             }
@@ -546,7 +612,7 @@ impl ConnTable {
             }
             if c.expires > now {
                 c.timer_at = c.expires;
-                self.timers.insert((c.expires, slot));
+                self.timers.arm(c.expires, c.timeout, slot);
                 continue;
             }
             return Some((ConnId(slot), t));
@@ -561,7 +627,7 @@ impl ConnTable {
             c.timeout = timeout;
             c.expires = now + timeout;
             c.timer_at = c.expires;
-            self.timers.insert((c.expires, id.0));
+            self.timers.arm(c.expires, timeout, id.0);
         }
     }
 
@@ -570,11 +636,10 @@ impl ConnTable {
     pub fn estimated_bytes(&self) -> usize {
         let slot = std::mem::size_of::<Option<Conn>>();
         let index_entry = std::mem::size_of::<(u128, ConnId)>() + 1;
-        // A B-tree node holds up to 11 keys plus its header and child pointers.
-        let timer_entry = std::mem::size_of::<(Instant, u32)>() * 12 / 10 + 8;
+        let timer_entry = std::mem::size_of::<(Instant, u32)>();
         self.slots.capacity() * slot
             + self.index.capacity() * index_entry
-            + self.timers.len() * timer_entry
+            + self.timers.len * timer_entry
             + self.free.len() * 8
     }
 }

@@ -153,6 +153,19 @@ fn csum_replace(csum: u16, old: &[u8], new: &[u8]) -> u16 {
     !(sum as u16)
 }
 
+/// `ip_decrease_ttl`: TTL − 1 with an incremental header-checksum update (the header was
+/// verified on input, so this equals a full recompute).
+fn decrement_ttl(pkt: &mut [u8]) {
+    let old = [pkt[8], pkt[9]];
+    pkt[8] = old[0].wrapping_sub(1);
+    let c = csum_replace(
+        u16::from_be_bytes([pkt[10], pkt[11]]),
+        &old,
+        &[pkt[8], pkt[9]],
+    );
+    pkt[10..12].copy_from_slice(&c.to_be_bytes());
+}
+
 /// Rewrite one address (at `addr_off` in the IP header) and one port of the L4 header, fixing
 /// the IP checksum in full and the L4 checksum incrementally.
 fn mangle(
@@ -582,17 +595,8 @@ impl Ipvs {
             }
             _ => route_mtu,
         };
-        let mut out = Vec::with_capacity(
-            p.len
-                + if forward == ForwardMethod::Tunnel {
-                    20
-                } else {
-                    0
-                },
-        );
-        out.extend_from_slice(packet);
-        out[8] = ttl - 1;
-        Ipv4Packet::new_unchecked(&mut out[..]).fill_checksum();
+        let mut out = packet.to_vec();
+        decrement_ttl(&mut out);
         if p.len > mtu {
             if p.df {
                 let mut rest = [0u8; 4];
@@ -691,7 +695,7 @@ impl Ipvs {
         let (vaddr, vport) = (c.vaddr, c.vport);
         self.count_out(now, dest_id, p.len);
         let mut out = packet.to_vec();
-        out[8] = ttl - 1;
+        decrement_ttl(&mut out);
         mangle(&mut out, &p, 12, vaddr, 0, vport);
         self.conns.rearm(id, now);
         Verdict::Forward {

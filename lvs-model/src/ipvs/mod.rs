@@ -10,7 +10,9 @@
 //!   [`Ipvs::handle_timeout`];
 //! - output: each `process_*` returns a [`Verdict`]; [`Ipvs::poll_timeout`] is the next
 //!   deadline (connection expiry, the 2 s stats estimator tick);
-//! - getters and [`ipvsadm`] renderings of `-Ln`, `-Ln --stats`, `-Lnc`, `--timeout`.
+//! - getters and [`ipvsadm`] renderings of `-Ln`, `-Ln --stats`, `-Lnc`, `--timeout`;
+//!   [`Ipvs::pick_dest`] asks a scheduler without creating an entry; [`Ipvs::check_invariants`]
+//!   is what the property tests assert after every step.
 //!
 //! Packets are raw IPv4 (no Ethernet header): the director strips and adds Ethernet and
 //! resolves the verdict's `next_hop` through its ARP cache. Time is an argument; randomness
@@ -363,6 +365,11 @@ impl Ipvs {
             Some(id) => {
                 let d = self.dests.get_mut(id);
                 d.apply(&cfg);
+                if d.service != Some(sid) {
+                    // Bound to a new service object: the kernel zeroes its statistics
+                    // (connection counters stay with their entries).
+                    d.stats = Stats::default();
+                }
                 d.service = Some(sid);
                 id
             }

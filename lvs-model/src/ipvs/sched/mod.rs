@@ -175,7 +175,7 @@ impl<'a> DestList<'a> {
 pub enum DestChange {
     /// A dest was inserted at the head.
     Added(DestId),
-    /// A dest was unlinked; `index` is where it was, `prev` the dest before it (None: head).
+    /// A dest was unlinked; `prev` is the dest that was before it (None: it was the head).
     Removed { id: DestId, prev: Option<DestId> },
     /// Weight, thresholds or forwarding changed.
     Updated(DestId),
