@@ -2,7 +2,7 @@
 //! Field names are stable; maps are ordered; times are integer nanoseconds.
 
 use crate::analysis::{self, Convergence, FaultAt, RequestWindow};
-use crate::{NodeSummary, ReportInput, Verdict};
+use crate::{ConfigLine, NodeSummary, ReportInput, Verdict};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -15,6 +15,7 @@ struct Summary<'a> {
     passed: bool,
     expectations: Counts,
     nodes: &'a [NodeSummary],
+    config: &'a [ConfigLine],
     faults: Vec<FaultAt>,
     events: BTreeMap<&'static str, u64>,
     requests: Requests,
@@ -113,6 +114,7 @@ pub fn summary_json(input: &ReportInput<'_>) -> String {
             failed: input.verdicts.len() - passed,
         },
         nodes: &s.nodes,
+        config: &input.extras.config,
         faults: analysis::faults(s, input.events),
         events: analysis::kind_counts(input.events),
         requests,

@@ -114,6 +114,13 @@ pub fn report_md(input: &ReportInput<'_>) -> String {
         }
     }
     let _ = writeln!(o, "\n## Configuration\n");
+    if !input.extras.config.is_empty() {
+        let _ = writeln!(o, "| node | configuration |\n|---|---|");
+        for c in &input.extras.config {
+            let _ = writeln!(o, "| {} | {} |", cell(&c.node), cell(&c.text));
+        }
+        let _ = writeln!(o);
+    }
     if diags.is_empty() {
         let _ = writeln!(o, "No configuration diagnostics.");
     } else {
