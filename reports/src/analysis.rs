@@ -50,7 +50,7 @@ fn error_name(e: HttpError) -> &'static str {
 }
 
 /// Faults, VRRP transitions, priority-0 adverts, VIP changes, GARP bursts, health-check
-/// verdict changes, dest changes, runs of failed requests (see [`FAILURE_RUN_GAP`]) and config
+/// verdict changes, dest changes, runs of failed requests (failures less than 2 s apart) and config
 /// diagnostics.
 /// Regular adverts, passing checks and successful requests are left out.
 pub fn timeline(events: &[Record]) -> Vec<TimelineItem> {
