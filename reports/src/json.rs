@@ -22,6 +22,9 @@ struct Summary<'a> {
     vrrp_transitions: Vec<Transition>,
     convergence: Vec<Convergence>,
     request_windows: Vec<RequestWindow>,
+    /// Width of `request_buckets`, ns.
+    request_bucket_ns: u64,
+    request_buckets: Vec<RequestWindow>,
     verdicts: &'a [Verdict],
 }
 
@@ -121,6 +124,12 @@ pub fn summary_json(input: &ReportInput<'_>) -> String {
         vrrp_transitions: transitions,
         convergence: analysis::convergence(s, input.events),
         request_windows: analysis::request_windows(s, input.events),
+        request_bucket_ns: analysis::bucket_width(s.duration_ns),
+        request_buckets: analysis::request_buckets(
+            s,
+            input.events,
+            analysis::bucket_width(s.duration_ns),
+        ),
         verdicts: input.verdicts,
     };
     let mut out = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| {

@@ -225,6 +225,25 @@ pub fn report_md(input: &ReportInput<'_>) -> String {
         let _ = writeln!(o, " {} |", w.failed);
     }
 
+    let width = analysis::bucket_width(s.duration_ns);
+    let buckets = analysis::request_buckets(s, input.events, width);
+    if !buckets.is_empty() {
+        let _ = writeln!(o, "\nPer {} (by start time):\n", secs(width));
+        let _ = write!(o, "| from | requests |");
+        for sv in &servers {
+            let _ = write!(o, " {} |", cell(sv));
+        }
+        let _ = writeln!(o, " failed |");
+        let _ = writeln!(o, "|---|---|{}---|", "---|".repeat(servers.len()));
+        for b in &buckets {
+            let _ = write!(o, "| {} | {} |", secs(b.from), b.total);
+            for sv in &servers {
+                let _ = write!(o, " {} |", b.by_server.get(sv).copied().unwrap_or(0));
+            }
+            let _ = writeln!(o, " {} |", b.failed);
+        }
+    }
+
     let _ = writeln!(o, "\n## Expectations\n");
     if input.verdicts.is_empty() {
         let _ = writeln!(o, "None.");
