@@ -774,6 +774,7 @@ impl Cluster {
             clients: vec![client],
             faults,
             expectations: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 }

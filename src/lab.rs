@@ -10,13 +10,13 @@
 use crate::cmd::check::RealFiles;
 use crate::scenario::{self, ClientLoad, ForwardMethod, Scenario};
 use lvs_model::config::{self, ParseOptions};
-use lvs_model::director::from_config::DirectorPort;
+use lvs_model::director::from_config::{DirectorPlan, DirectorPort};
 use lvs_model::director::{Director, DirectorConfig};
 use lvs_model::event::{Event, Record};
 use lvs_model::host::{ArpSysctls, EthernetAddress, Ipv4Cidr, StackConfig};
 use lvs_model::node::Node;
 use lvs_model::time::{Duration, Instant};
-use reports::{ConfigDiagnostic, IpvsadmSnapshot};
+use reports::{ConfigDiagnostic, ConfigLine, IpvsadmSnapshot};
 use sim::hosts::{HttpClient, HttpClientConfig, Httpd, HttpdConfig, Load};
 use sim::trace::TraceConfig;
 use sim::{
@@ -47,6 +47,8 @@ pub struct Lab {
     pub diagnostics: Vec<ConfigDiagnostic>,
     /// Items of the configurations the lab does not simulate, per director.
     pub skipped: Vec<(String, String)>,
+    /// What each director runs, one line per VRRP instance and virtual service (for reports).
+    pub config_lines: Vec<ConfigLine>,
 }
 
 /// What a run produced.
@@ -67,6 +69,52 @@ fn stack(seed: u64, ip: scenario::IpCidr) -> StackConfig {
         EthernetAddress(mac_for(ip.addr)),
         Ipv4Cidr::new(ip.addr, ip.prefix_len),
     )
+}
+
+/// One line per VRRP instance and virtual service of a director's plan, with the effective
+/// values keepalived runs with.
+fn summary_lines(plan: &DirectorPlan) -> Vec<String> {
+    let mut lines = Vec::new();
+    for i in &plan.vrrp.instances {
+        let vips: Vec<String> = i.vips.iter().map(ToString::to_string).collect();
+        lines.push(format!(
+            "vrrp_instance {}: {} vrid {} priority {} advert_int {} v{}{}, VIPs {}",
+            i.name,
+            i.interface,
+            i.vrid,
+            i.priority,
+            crate::scenario::duration::format_duration(i.advert_int),
+            i.version,
+            if i.nopreempt { " nopreempt" } else { "" },
+            vips.join(" "),
+        ));
+    }
+    for (svc, check) in plan.services.iter().zip(&plan.checks) {
+        let dests: Vec<String> = svc
+            .dests
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}:{} {} w{}",
+                    d.addr,
+                    d.port,
+                    d.forward.ipvsadm_name(),
+                    d.weight
+                )
+            })
+            .collect();
+        lines.push(format!(
+            "virtual_server {} {}: {}; delay_loop {}",
+            svc.name,
+            svc.service.scheduler,
+            dests.join(", "),
+            crate::scenario::duration::format_duration(check.effective_delay_loop()),
+        ));
+    }
+    for s in &plan.skipped {
+        lines.push(format!("not simulated: {s}"));
+    }
+    lines
 }
 
 /// Adds a host with one port on `ip` and cables it to the switch.
@@ -121,6 +169,7 @@ impl Lab {
         };
         let mut diagnostics = Vec::new();
         let mut skipped = Vec::new();
+        let mut config_lines = Vec::new();
         let mut config_events = Vec::new();
         for d in &scenario.directors {
             let path = d.keepalived.display().to_string();
@@ -169,6 +218,12 @@ impl Lab {
                     .iter()
                     .map(|s| (d.name.clone(), s.clone())),
             );
+            config_lines.extend(summary_lines(director.plan()).into_iter().map(|text| {
+                ConfigLine {
+                    node: d.name.clone(),
+                    text,
+                }
+            }));
             plug(&mut lan, sw, &link, &d.name, d.ip.addr, Box::new(director))
                 .map_err(|e| err(d.line, e.to_string()))?;
         }
@@ -242,6 +297,7 @@ impl Lab {
             seed,
             diagnostics,
             skipped,
+            config_lines,
         })
     }
 

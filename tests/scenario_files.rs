@@ -200,6 +200,45 @@ fn bad_fault_names_file_and_line() {
 }
 
 #[test]
+fn an_interface_keepalived_does_not_name_is_a_warning() {
+    let dir = std::env::temp_dir().join(format!("lvslab-scenario-warn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("k.conf"),
+        "vrrp_instance VI_1 {\n    interface eth1  # the seed's port\n}\n",
+    )
+    .unwrap();
+    let path = dir.join("w.toml");
+    std::fs::write(&path, GOOD).unwrap();
+    let s = Scenario::load(&path).unwrap();
+    assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+    let w = s.warnings[0].to_string();
+    assert!(
+        w.contains("w.toml:8:14: `k.conf` names interface eth1 but `lvs-master`'s port is `eth0`"),
+        "{w}"
+    );
+    std::fs::write(
+        &path,
+        GOOD.replace(
+            "keepalived = \"k.conf\"",
+            "keepalived = \"k.conf\"\ninterface = \"eth1\"",
+        ),
+    )
+    .unwrap();
+    assert!(Scenario::load(&path).unwrap().warnings.is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_bad_node_name_is_an_error_not_a_panic() {
+    let e = load_text("badname", &with("name = \"web-102\"", "name = \"web 102\"")).unwrap_err();
+    assert!(
+        e.contains("badname.toml:11:8: node name `web 102` may only use"),
+        "{e}"
+    );
+}
+
+#[test]
 fn other_validation_errors() {
     let e = load_text(
         "kfile",

@@ -12,6 +12,7 @@ fn scenario_suite() {
         let lab = Lab::build(scenario, None).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let scenario = lab.scenario.clone();
         let diagnostics = lab.diagnostics.clone();
+        let config = lab.config_lines.clone();
         let (_world, out) = lab
             .run(|_, _| {})
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -21,6 +22,7 @@ fn scenario_suite() {
         let extras = Extras {
             ipvsadm: out.ipvsadm,
             diagnostics,
+            config,
         };
         let input = ReportInput {
             summary: &summary,

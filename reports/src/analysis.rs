@@ -50,7 +50,7 @@ fn error_name(e: HttpError) -> &'static str {
 }
 
 /// Faults, VRRP transitions, priority-0 adverts, VIP changes, GARP bursts, health-check
-/// verdict changes, dest changes, runs of failed requests (see [`FAILURE_RUN_GAP`]) and config
+/// verdict changes, dest changes, runs of failed requests (failures less than 2 s apart) and config
 /// diagnostics.
 /// Regular adverts, passing checks and successful requests are left out.
 pub fn timeline(events: &[Record]) -> Vec<TimelineItem> {
@@ -427,6 +427,56 @@ pub fn request_windows(summary: &RunSummary, events: &[Record]) -> Vec<RequestWi
     out
 }
 
+/// A bucket width giving at most about 12 rows: 1, 2, 5, 10, 15, 30 or 60 s, ….
+pub fn bucket_width(end: u64) -> u64 {
+    const STEPS: [u64; 10] = [1, 2, 5, 10, 15, 20, 30, 60, 300, 600];
+    let secs = end.div_ceil(1_000_000_000).max(1);
+    STEPS
+        .iter()
+        .copied()
+        .find(|s| secs / s <= 12)
+        .unwrap_or(3600)
+        * 1_000_000_000
+}
+
+/// Requests by start time in fixed buckets of `width` ns (see [`bucket_width`]) covering the
+/// run; buckets in which no request started are left out.
+pub fn request_buckets(summary: &RunSummary, events: &[Record], width: u64) -> Vec<RequestWindow> {
+    let width = width.max(1);
+    let mut buckets: BTreeMap<u64, RequestWindow> = BTreeMap::new();
+    for r in events {
+        if let Event::HttpRequest {
+            started,
+            status,
+            server,
+            error,
+            ..
+        } = &r.event
+        {
+            let from = started / width * width;
+            let w = buckets.entry(from).or_insert_with(|| RequestWindow {
+                from,
+                to: from.saturating_add(width),
+                label: String::new(),
+                total: 0,
+                by_server: BTreeMap::new(),
+                failed: 0,
+            });
+            w.total += 1;
+            match (status, error) {
+                (Some(_), None) => {
+                    let label = server
+                        .as_deref()
+                        .map_or("(unknown)".to_string(), |s| server_label(summary, s));
+                    *w.by_server.entry(label).or_default() += 1;
+                }
+                _ => w.failed += 1,
+            }
+        }
+    }
+    buckets.into_values().collect()
+}
+
 /// Every server label that answered at least once, in order.
 pub fn servers(windows: &[RequestWindow]) -> Vec<String> {
     let mut all: Vec<String> = windows
@@ -445,4 +495,69 @@ pub fn kind_counts(events: &[Record]) -> BTreeMap<&'static str, u64> {
         *m.entry(r.event.kind()).or_default() += 1;
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lvs_model::event::VrrpStateName;
+
+    const S: u64 = 1_000_000_000;
+
+    #[test]
+    fn bucket_width_keeps_tables_short() {
+        assert_eq!(bucket_width(10 * S), S);
+        assert_eq!(bucket_width(40 * S), 5 * S);
+        assert_eq!(bucket_width(90 * S), 10 * S);
+        assert_eq!(bucket_width(0), S);
+    }
+
+    #[test]
+    fn garp_bursts_and_failure_runs_are_condensed() {
+        let r = |t: u64, node: &str, event: Event| Record {
+            t,
+            node: node.into(),
+            event,
+        };
+        let ip = std::net::Ipv4Addr::new(192, 168, 80, 200);
+        let failed = |started: u64| Event::HttpRequest {
+            client: "c".into(),
+            started,
+            status: None,
+            server: None,
+            error: Some(HttpError::Timeout),
+        };
+        let log = vec![
+            r(
+                S,
+                "a",
+                Event::VrrpState {
+                    instance: "VI_1".into(),
+                    from: VrrpStateName::Backup,
+                    to: VrrpStateName::Master,
+                },
+            ),
+            r(S, "a", Event::Garp { ip }),
+            r(S + 1, "a", Event::Garp { ip }),
+            r(6 * S, "a", Event::Garp { ip }),
+            r(7 * S, "c", failed(4 * S)),
+            r(8 * S, "c", failed(5 * S)),
+            r(20 * S, "c", failed(17 * S)),
+        ];
+        let texts: Vec<String> = timeline(&log).into_iter().map(|i| i.text).collect();
+        assert_eq!(
+            texts,
+            [
+                "VI_1 BACKUP -> MASTER",
+                "2 gratuitous ARPs for 192.168.80.200",
+                "1 gratuitous ARP for 192.168.80.200",
+                "2 requests failed (timeout 2), started 4s..5s",
+                "1 request failed (timeout 1), started 17s",
+            ]
+        );
+        let summary = RunSummary::default();
+        let buckets = request_buckets(&summary, &log, 5 * S);
+        let froms: Vec<u64> = buckets.iter().map(|b| b.from).collect();
+        assert_eq!(froms, [0, 5 * S, 15 * S], "empty buckets are left out");
+    }
 }

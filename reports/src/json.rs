@@ -2,7 +2,7 @@
 //! Field names are stable; maps are ordered; times are integer nanoseconds.
 
 use crate::analysis::{self, Convergence, FaultAt, RequestWindow};
-use crate::{NodeSummary, ReportInput, Verdict};
+use crate::{ConfigLine, NodeSummary, ReportInput, Verdict};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -15,12 +15,16 @@ struct Summary<'a> {
     passed: bool,
     expectations: Counts,
     nodes: &'a [NodeSummary],
+    config: &'a [ConfigLine],
     faults: Vec<FaultAt>,
     events: BTreeMap<&'static str, u64>,
     requests: Requests,
     vrrp_transitions: Vec<Transition>,
     convergence: Vec<Convergence>,
     request_windows: Vec<RequestWindow>,
+    /// Width of `request_buckets`, ns.
+    request_bucket_ns: u64,
+    request_buckets: Vec<RequestWindow>,
     verdicts: &'a [Verdict],
 }
 
@@ -113,12 +117,19 @@ pub fn summary_json(input: &ReportInput<'_>) -> String {
             failed: input.verdicts.len() - passed,
         },
         nodes: &s.nodes,
+        config: &input.extras.config,
         faults: analysis::faults(s, input.events),
         events: analysis::kind_counts(input.events),
         requests,
         vrrp_transitions: transitions,
         convergence: analysis::convergence(s, input.events),
         request_windows: analysis::request_windows(s, input.events),
+        request_bucket_ns: analysis::bucket_width(s.duration_ns),
+        request_buckets: analysis::request_buckets(
+            s,
+            input.events,
+            analysis::bucket_width(s.duration_ns),
+        ),
         verdicts: input.verdicts,
     };
     let mut out = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| {

@@ -86,11 +86,21 @@ pub struct ConfigDiagnostic {
     pub message: String,
 }
 
+/// One line of what a director's keepalived.conf sets up, as the runner's parser read it, e.g.
+/// `VI_1: state MASTER, priority 100, vrid 51, advert_int 1, VIP 192.168.80.200 on eth1`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ConfigLine {
+    pub node: String,
+    pub text: String,
+}
+
 /// What only the runner knows.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Extras {
     pub ipvsadm: Vec<IpvsadmSnapshot>,
     pub diagnostics: Vec<ConfigDiagnostic>,
+    /// The configuration summary, in the order the runner gives it.
+    pub config: Vec<ConfigLine>,
 }
 
 /// Everything a report is made from.

@@ -114,6 +114,13 @@ pub fn report_md(input: &ReportInput<'_>) -> String {
         }
     }
     let _ = writeln!(o, "\n## Configuration\n");
+    if !input.extras.config.is_empty() {
+        let _ = writeln!(o, "| node | configuration |\n|---|---|");
+        for c in &input.extras.config {
+            let _ = writeln!(o, "| {} | {} |", cell(&c.node), cell(&c.text));
+        }
+        let _ = writeln!(o);
+    }
     if diags.is_empty() {
         let _ = writeln!(o, "No configuration diagnostics.");
     } else {
@@ -216,6 +223,25 @@ pub fn report_md(input: &ReportInput<'_>) -> String {
             let _ = write!(o, " {} |", w.by_server.get(sv).copied().unwrap_or(0));
         }
         let _ = writeln!(o, " {} |", w.failed);
+    }
+
+    let width = analysis::bucket_width(s.duration_ns);
+    let buckets = analysis::request_buckets(s, input.events, width);
+    if !buckets.is_empty() {
+        let _ = writeln!(o, "\nPer {} (by start time):\n", secs(width));
+        let _ = write!(o, "| from | requests |");
+        for sv in &servers {
+            let _ = write!(o, " {} |", cell(sv));
+        }
+        let _ = writeln!(o, " failed |");
+        let _ = writeln!(o, "|---|---|{}---|", "---|".repeat(servers.len()));
+        for b in &buckets {
+            let _ = write!(o, "| {} | {} |", secs(b.from), b.total);
+            for sv in &servers {
+                let _ = write!(o, " {} |", b.by_server.get(sv).copied().unwrap_or(0));
+            }
+            let _ = writeln!(o, " {} |", b.failed);
+        }
     }
 
     let _ = writeln!(o, "\n## Expectations\n");

@@ -329,6 +329,16 @@ fn verdicts(log: &[Record]) -> Vec<Verdict> {
 
 fn extras() -> Extras {
     Extras {
+        config: vec![
+            reports::ConfigLine {
+                node: "lvs-master".into(),
+                text: "VI_1: state MASTER, priority 100, vrid 51, advert_int 1, VIP 192.168.80.200 on eth1".into(),
+            },
+            reports::ConfigLine {
+                node: "lvs-master".into(),
+                text: "VS 192.168.80.200:80 wrr DR: 192.168.80.102:80 weight 3, 192.168.80.103:80 weight 3 (TCP_CHECK)".into(),
+            },
+        ],
         ipvsadm: vec![IpvsadmSnapshot {
             t: 10 * S,
             node: "lvs-master".into(),

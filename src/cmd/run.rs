@@ -113,6 +113,10 @@ fn run_inner(args: &RunArgs) -> Result<bool, String> {
     let seed = lab.seed;
     let scenario = lab.scenario.clone();
     let diagnostics = lab.diagnostics.clone();
+    let config = lab.config_lines.clone();
+    for w in &scenario.warnings {
+        eprintln!("lvslab run: warning: {w}");
+    }
     let show_progress = std::io::stderr().is_terminal();
     let (mut world, output) = lab
         .run(|t, end| {
@@ -129,6 +133,7 @@ fn run_inner(args: &RunArgs) -> Result<bool, String> {
     let extras = Extras {
         ipvsadm: output.ipvsadm,
         diagnostics,
+        config,
     };
     let input = ReportInput {
         summary: &summary,

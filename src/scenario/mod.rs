@@ -51,6 +51,9 @@ pub struct Scenario {
     /// Faults in the order of their time (file order among equal times).
     pub faults: Vec<ScheduledFault>,
     pub expectations: Vec<Expectation>,
+    /// Problems that do not stop a run but probably make it meaningless (e.g. a director's
+    /// `interface` that its keepalived.conf never names). The runner should print them.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// The one switched LAN every node is plugged into.
@@ -295,8 +298,10 @@ impl Scenario {
         let mut v = Validator {
             src,
             diags: Vec::new(),
+            warnings: Vec::new(),
         };
-        let scenario = v.scenario(raw);
+        let mut scenario = v.scenario(raw);
+        scenario.warnings = std::mem::take(&mut v.warnings);
         if v.diags.is_empty() {
             Ok(scenario)
         } else {
@@ -527,6 +532,7 @@ struct RawExpect {
 struct Validator<'a> {
     src: Source<'a>,
     diags: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
 }
 
 /// Where a node's name was written, for errors that point at it.
@@ -675,6 +681,21 @@ impl<'a> Validator<'a> {
                         keepalived.display()
                     ),
                 );
+            } else if let Ok(conf) = std::fs::read_to_string(&keepalived) {
+                let named = interfaces_named(&conf);
+                if !named.is_empty() && !named.contains(&interface.as_str()) {
+                    let w = self.src.diag(
+                        d.keepalived.span(),
+                        format!(
+                            "`{written}` names interface {} but `{}`'s port is `{interface}` \
+                             (set interface = \"{}\" on the director if that is not on purpose)",
+                            named.join(", "),
+                            d.name.get_ref(),
+                            named[0]
+                        ),
+                    );
+                    self.warnings.push(w);
+                }
             }
             self.declare(&mut nodes, &d.name, Role::Director, ip, &interface);
             if let Some(ip) = ip {
@@ -845,6 +866,7 @@ impl<'a> Validator<'a> {
             clients,
             faults,
             expectations,
+            warnings: Vec::new(),
         }
     }
 
@@ -943,8 +965,9 @@ impl<'a> Validator<'a> {
         for w in webs {
             if let Some(rs) = w.realserver
                 && let Some((owner, d)) = by_ip.get(&rs.vip)
+                && let Some(me) = nodes.get(&w.name)
             {
-                let span = nodes[&w.name].span.clone();
+                let span = me.span.clone();
                 self.error(
                     span,
                     format!(
@@ -1184,6 +1207,23 @@ impl<'a> Validator<'a> {
             }
         }
     }
+}
+
+/// The interfaces a keepalived.conf names with the `interface` keyword (a plain scan of
+/// words before any `#`/`!` comment; the real parser reports the details).
+fn interfaces_named(conf: &str) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for line in conf.lines() {
+        let code = line.split(['#', '!']).next().unwrap_or("");
+        let mut words = code.split_whitespace();
+        if words.next() == Some("interface")
+            && let Some(name) = words.next()
+            && !out.contains(&name)
+        {
+            out.push(name);
+        }
+    }
+    out
 }
 
 fn known_names(nodes: &BTreeMap<String, NodeDecl>) -> String {
