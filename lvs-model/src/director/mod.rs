@@ -311,15 +311,12 @@ impl Director {
                 break;
             }
         }
-        while let Some(tx) = self.stack.poll_transmit() {
-            self.out.push_back(tx);
-        }
-        while let Some(e) = self.stack.poll_event() {
-            self.events.push_back(e);
-        }
+        self.drain_stack();
     }
 
-    fn handle_ipv4(&mut self, now: Instant, packet: &[u8], local: bool) {
+    /// Runs a packet through IPVS; returns whether the local stack (smoltcp) got something to
+    /// do, so the caller can skip polling it for the common forwarded packet.
+    fn handle_ipv4(&mut self, now: Instant, packet: &[u8], local: bool) -> bool {
         let verdict = if local {
             self.ipvs.process_inbound(now, packet, &mut self.rng)
         } else {
@@ -334,12 +331,27 @@ impl Director {
                         .stack
                         .send_ipv4_via(now, route.port, route.next_hop, &packet);
                 }
+                false
             }
-            Verdict::LocalDeliver if local => self.stack.deliver_local(now, packet),
+            Verdict::LocalDeliver if local => {
+                self.stack.deliver_local(now, packet);
+                true
+            }
             Verdict::Reply(packet) => {
                 let _ = self.stack.send_ipv4(now, &packet);
+                true
             }
-            Verdict::LocalDeliver | Verdict::Pass | Verdict::Drop(_) => {}
+            Verdict::LocalDeliver | Verdict::Pass | Verdict::Drop(_) => false,
+        }
+    }
+
+    /// Moves the stack's frames and events out, without polling anything.
+    fn drain_stack(&mut self) {
+        while let Some(tx) = self.stack.poll_transmit() {
+            self.out.push_back(tx);
+        }
+        while let Some(e) = self.stack.poll_event() {
+            self.events.push_back(e);
         }
     }
 }
@@ -353,14 +365,20 @@ impl Node for Director {
             self.pump(now);
             return;
         }
-        match self.stack.classify(now, port, frame) {
-            Inbound::Done => {}
+        let local_work = match self.stack.classify(now, port, frame) {
+            // ARP: answered by the shim, but a resolution may release queued smoltcp packets.
+            Inbound::Done => true,
             Inbound::Ipv4 { packet, local, .. } => {
                 let packet = packet.to_vec();
-                self.handle_ipv4(now, &packet, local);
+                self.handle_ipv4(now, &packet, local)
             }
+        };
+        if local_work {
+            self.pump(now);
+        } else {
+            // A packet IPVS forwarded (or dropped) touches neither keepalived nor smoltcp.
+            self.drain_stack();
         }
-        self.pump(now);
     }
 
     fn handle_timeout(&mut self, now: Instant) {
