@@ -19,17 +19,17 @@ pub mod from_config;
 use crate::check::executor::ProbeExecutor;
 use crate::check::{Checkers, DestAction};
 use crate::config::model::KeepalivedConfig;
-use crate::event::{DestChange, Event};
+use crate::event::Event;
 use crate::host::{Iface, Inbound, Ipv4Cidr, LinuxStack, StackConfig};
-use crate::ipvs::{Ipvs, IpvsConfig, ServiceKey, Verdict};
+use crate::ipvs::{Ipvs, IpvsConfig, Verdict};
 use crate::node::{ControlError, Node, PortId, ProcessAction, Transmit, process_list};
 use crate::time::Instant;
 use crate::vrrp::VrrpProcess;
-use from_config::{DirectorPlan, DirectorPort, ServicePlan};
+use from_config::{DirectorPlan, DirectorPort};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
 use std::collections::VecDeque;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 /// What a director is built from.
 #[derive(Clone, Debug)]
@@ -174,85 +174,36 @@ impl Director {
         self.pump(now);
     }
 
-    fn service_plan(&self, vs: usize) -> Option<&ServicePlan> {
-        self.plan.services.get(vs)
-    }
-
-    fn key(&self, vs: usize) -> Option<ServiceKey> {
-        self.service_plan(vs).map(|s| s.service.key)
-    }
-
-    /// Applies one of the checker's IPVS operations, logging `ipvs.dest` for dest changes.
+    /// Applies one of the checker's IPVS operations, logging `ipvs.dest` for each dest change
+    /// the kernel accepted.
     fn apply(&mut self, action: DestAction) {
-        match action {
-            DestAction::AddService { vs } => {
-                if let Some(p) = self.service_plan(vs) {
-                    let cfg = p.service;
-                    let _ = self.ipvs.add_service(cfg);
-                }
+        let Some(plan) = self.plan.services.get(action.vs()) else {
+            return;
+        };
+        let key = plan.service.key;
+        // The configured dest (or sorry server) an Add/SetWeight refers to, at the new weight.
+        let dest = |rs: SocketAddrV4, weight: u32| {
+            plan.dests
+                .iter()
+                .chain(plan.sorry.iter())
+                .find(|d| d.addr == *rs.ip() && d.port == rs.port())
+                .map(|d| d.weight(weight))
+        };
+        let accepted = match action {
+            DestAction::AddService { .. } => self.ipvs.add_service(plan.service).is_ok(),
+            DestAction::RemoveService { .. } => self.ipvs.delete_service(&key).is_ok(),
+            DestAction::Add { rs, weight, .. } => {
+                dest(rs, weight).is_some_and(|cfg| self.ipvs.add_dest(&key, cfg).is_ok())
             }
-            DestAction::RemoveService { vs } => {
-                if let Some(key) = self.key(vs) {
-                    let _ = self.ipvs.delete_service(&key);
-                }
+            DestAction::SetWeight { rs, weight, .. } => {
+                dest(rs, weight).is_some_and(|cfg| self.ipvs.edit_dest(&key, cfg).is_ok())
             }
-            DestAction::Add { vs, rs, weight } => {
-                let Some(p) = self.service_plan(vs) else {
-                    return;
-                };
-                let name = p.name.clone();
-                let key = p.service.key;
-                let cfg = p
-                    .dests
-                    .iter()
-                    .chain(p.sorry.iter())
-                    .find(|d| d.addr == *rs.ip() && d.port == rs.port())
-                    .cloned();
-                let Some(cfg) = cfg else { return };
-                if self.ipvs.add_dest(&key, cfg.weight(weight)).is_ok() {
-                    self.events.push_back(Event::IpvsDest {
-                        vs: name,
-                        rs: rs.to_string(),
-                        change: DestChange::Added,
-                        weight,
-                    });
-                }
+            DestAction::Remove { rs, .. } => {
+                self.ipvs.delete_dest(&key, *rs.ip(), rs.port()).is_ok()
             }
-            DestAction::SetWeight { vs, rs, weight } => {
-                let Some(p) = self.service_plan(vs) else {
-                    return;
-                };
-                let (name, key) = (p.name.clone(), p.service.key);
-                let cfg = p
-                    .dests
-                    .iter()
-                    .chain(p.sorry.iter())
-                    .find(|d| d.addr == *rs.ip() && d.port == rs.port())
-                    .cloned();
-                let Some(cfg) = cfg else { return };
-                if self.ipvs.edit_dest(&key, cfg.weight(weight)).is_ok() {
-                    self.events.push_back(Event::IpvsDest {
-                        vs: name,
-                        rs: rs.to_string(),
-                        change: DestChange::Weight,
-                        weight,
-                    });
-                }
-            }
-            DestAction::Remove { vs, rs } => {
-                let Some(p) = self.service_plan(vs) else {
-                    return;
-                };
-                let (name, key) = (p.name.clone(), p.service.key);
-                if self.ipvs.delete_dest(&key, *rs.ip(), rs.port()).is_ok() {
-                    self.events.push_back(Event::IpvsDest {
-                        vs: name,
-                        rs: rs.to_string(),
-                        change: DestChange::Removed,
-                        weight: 0,
-                    });
-                }
-            }
+        };
+        if accepted && let Some(event) = action.ipvs_event(&plan.name) {
+            self.events.push_back(event);
         }
     }
 
