@@ -2,6 +2,12 @@
 //!
 //! Two items at the same instant come out in the order they were scheduled, so a run never
 //! depends on heap internals.
+//!
+//! Host wake-ups live apart, in a [`WakeQueue`] holding at most one entry per host that is
+//! re-keyed in place when the host asks for another deadline: a host re-arms its timer after
+//! nearly every input, and leaving the old entries in the main heap made it hold mostly stale
+//! wake-ups. Both queues draw sequence numbers from the [`EventQueue`], so merging them by
+//! (time, sequence) keeps the one order of scheduling.
 
 use core::cmp::Ordering;
 use lvs_model::time::Instant;
@@ -53,9 +59,20 @@ impl<T> EventQueue<T> {
 
     /// Schedules `item` at `at`.
     pub fn push(&mut self, at: Instant, item: T) {
+        let seq = self.take_seq();
+        self.heap.push(Entry { at, seq, item });
+    }
+
+    /// The next sequence number, for an item scheduled elsewhere (a [`WakeQueue`]).
+    pub fn take_seq(&mut self) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry { at, seq, item });
+        seq
+    }
+
+    /// The (time, sequence) of the earliest item.
+    pub fn peek_key(&self) -> Option<(Instant, u64)> {
+        self.heap.peek().map(|e| (e.at, e.seq))
     }
 
     /// Removes and returns the earliest item.
@@ -74,6 +91,136 @@ impl<T> EventQueue<T> {
 
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty()
+    }
+}
+
+/// At most one pending wake-up per host, ordered by (time, sequence): an indexed binary heap.
+#[derive(Debug, Default)]
+pub struct WakeQueue {
+    /// (time, sequence, host), a min-heap on (time, sequence).
+    heap: Vec<(Instant, u64, u32)>,
+    /// Each host's index in `heap`, or `NONE`.
+    pos: Vec<u32>,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl WakeQueue {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The wake-up pending for `host`.
+    pub fn get(&self, host: u32) -> Option<Instant> {
+        match self.pos.get(host as usize) {
+            Some(&i) if i != NONE => Some(self.heap[i as usize].0),
+            _ => None,
+        }
+    }
+
+    /// Schedules `host` at `at` (sequence `seq`), replacing its pending wake-up.
+    pub fn set(&mut self, host: u32, at: Instant, seq: u64) {
+        if self.pos.len() <= host as usize {
+            self.pos.resize(host as usize + 1, NONE);
+        }
+        match self.pos[host as usize] {
+            NONE => {
+                self.heap.push((at, seq, host));
+                let i = self.heap.len() - 1;
+                self.pos[host as usize] = i as u32;
+                self.sift_up(i);
+            }
+            i => {
+                let i = i as usize;
+                let old = (self.heap[i].0, self.heap[i].1);
+                self.heap[i] = (at, seq, host);
+                if (at, seq) < old {
+                    self.sift_up(i);
+                } else {
+                    self.sift_down(i);
+                }
+            }
+        }
+    }
+
+    /// Cancels `host`'s pending wake-up, if any.
+    pub fn remove(&mut self, host: u32) {
+        let Some(&i) = self.pos.get(host as usize) else {
+            return;
+        };
+        if i != NONE {
+            self.remove_at(i as usize);
+        }
+    }
+
+    /// The (time, sequence) of the earliest wake-up.
+    pub fn peek_key(&self) -> Option<(Instant, u64)> {
+        self.heap.first().map(|e| (e.0, e.1))
+    }
+
+    /// Removes and returns the earliest wake-up: (time, host).
+    pub fn pop(&mut self) -> Option<(Instant, u32)> {
+        let &(at, _, host) = self.heap.first()?;
+        self.remove_at(0);
+        Some((at, host))
+    }
+
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+
+    fn remove_at(&mut self, i: usize) {
+        let last = self.heap.len() - 1;
+        self.swap(i, last);
+        let (_, _, host) = self.heap.pop().expect("not empty");
+        self.pos[host as usize] = NONE;
+        if i < self.heap.len() {
+            self.sift_down(i);
+            self.sift_up(i);
+        }
+    }
+
+    fn key(&self, i: usize) -> (Instant, u64) {
+        (self.heap[i].0, self.heap[i].1)
+    }
+
+    fn swap(&mut self, a: usize, b: usize) {
+        self.heap.swap(a, b);
+        self.pos[self.heap[a].2 as usize] = a as u32;
+        self.pos[self.heap[b].2 as usize] = b as u32;
+    }
+
+    fn sift_up(&mut self, mut i: usize) {
+        while i > 0 {
+            let parent = (i - 1) / 2;
+            if self.key(i) >= self.key(parent) {
+                break;
+            }
+            self.swap(i, parent);
+            i = parent;
+        }
+    }
+
+    fn sift_down(&mut self, mut i: usize) {
+        loop {
+            let (l, r) = (2 * i + 1, 2 * i + 2);
+            let mut min = i;
+            if l < self.heap.len() && self.key(l) < self.key(min) {
+                min = l;
+            }
+            if r < self.heap.len() && self.key(r) < self.key(min) {
+                min = r;
+            }
+            if min == i {
+                break;
+            }
+            self.swap(i, min);
+            i = min;
+        }
     }
 }
 
@@ -104,6 +251,47 @@ mod tests {
             let got: Vec<(u64, usize)> =
                 std::iter::from_fn(|| q.pop()).map(|(t, i)| (t.as_nanos(), i)).collect();
             prop_assert_eq!(got, expected);
+        }
+
+        /// The wake queue behaves as a map host → (time, seq) popped in key order.
+        #[test]
+        fn wake_queue_matches_a_sorted_map(
+            ops in proptest::collection::vec((0u32..12, 0u64..40, 0u8..4), 0..300),
+        ) {
+            let mut q = WakeQueue::new();
+            let mut model: std::collections::BTreeMap<u32, (u64, u64)> = Default::default();
+            let mut seq = 0;
+            for (host, t, op) in ops {
+                match op {
+                    0 => {
+                        q.remove(host);
+                        model.remove(&host);
+                    }
+                    1 => {
+                        let got = q.pop().map(|(t, h)| (t.as_nanos(), h));
+                        let want = model
+                            .iter()
+                            .min_by_key(|(_, k)| **k)
+                            .map(|(h, (t, _))| (*t, *h));
+                        if let Some((_, h)) = want {
+                            model.remove(&h);
+                        }
+                        prop_assert_eq!(got, want);
+                    }
+                    _ => {
+                        q.set(host, Instant::from_nanos(t), seq);
+                        model.insert(host, (t, seq));
+                        seq += 1;
+                    }
+                }
+                prop_assert_eq!(q.len(), model.len());
+                for h in 0..12 {
+                    prop_assert_eq!(
+                        q.get(h).map(|t| t.as_nanos()),
+                        model.get(&h).map(|(t, _)| *t)
+                    );
+                }
+            }
         }
     }
 }

@@ -13,14 +13,13 @@ use crate::lan::{
     Attach, ElementId, Endpoint, Forward, Graph, HostSpec, Link, LinkConfig, LinkDrop, Mac, Switch,
     SwitchConfig, TopologyError, graph_node, mac_to_string,
 };
-use crate::queue::EventQueue;
+use crate::queue::{EventQueue, WakeQueue};
 use crate::rng::SeedTree;
 use crate::trace::{Trace, TraceConfig};
 use lvs_model::event::{Event, Record};
 use lvs_model::node::{Node, PortId, ProcessAction, process_list};
 use lvs_model::time::Instant;
 use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
 
 /// Limits that make every run finish.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,18 +82,24 @@ pub struct LanStats {
     pub events: u64,
 }
 
+/// What the event queue holds; host wake-ups have their own [`WakeQueue`].
 enum Ev {
-    /// A frame reaches end `to` of `link`; `origin` is the host that sent it.
+    /// A frame reaches end `to` of `link`; `origin` is the host that sent it. The frame moves
+    /// with the event (a flood copies it per port).
     Arrive {
         link: u32,
         to: u8,
-        frame: Rc<[u8]>,
+        frame: Vec<u8>,
         origin: u32,
     },
-    /// A host's requested deadline.
-    Wake { host: u32 },
     /// The scheduled fault with this index.
     Fault { index: usize },
+}
+
+/// The next thing [`World::run_until`] handles.
+enum Next {
+    Queued(Ev),
+    Wake(u32),
 }
 
 struct HostSlot {
@@ -103,8 +108,6 @@ struct HostSlot {
     /// The link on each port, and which end of it is ours.
     ports: Vec<Option<(usize, usize)>>,
     powered: bool,
-    /// The wake-up currently scheduled; queue entries for other times are stale.
-    next_wake: Option<Instant>,
 }
 
 /// A fault resolved against the topology.
@@ -258,7 +261,6 @@ impl LanBuilder {
             node,
             ports,
             powered: true,
-            next_wake: None,
         });
         Ok(id)
     }
@@ -366,6 +368,7 @@ impl LanBuilder {
         let mut world = World {
             now: Instant::ZERO,
             queue: EventQueue::new(),
+            wakes: WakeQueue::new(),
             hosts: self.hosts,
             switches: self.switches,
             links: self.links,
@@ -389,6 +392,8 @@ impl LanBuilder {
 pub struct World {
     now: Instant,
     queue: EventQueue<Ev>,
+    /// Each host's next wake-up.
+    wakes: WakeQueue,
     hosts: Vec<HostSlot>,
     switches: Vec<Switch>,
     links: Vec<Link>,
@@ -576,11 +581,29 @@ impl World {
 
     /// Runs every event up to and including `end`, then sets the clock to `end`.
     pub fn run_until(&mut self, end: Instant) -> Result<(), RunError> {
-        while let Some(at) = self.queue.peek_time() {
+        loop {
+            // The earlier of the next queued event and the next wake-up, by (time, sequence).
+            let wake_first = match (self.queue.peek_key(), self.wakes.peek_key()) {
+                (None, None) => break,
+                (Some(_), None) => false,
+                (None, Some(_)) => true,
+                (Some(q), Some(w)) => w < q,
+            };
+            let at = if wake_first {
+                self.wakes.peek_key()
+            } else {
+                self.queue.peek_key()
+            }
+            .map(|(at, _)| at)
+            .expect("peeked");
             if at > end {
                 break;
             }
-            let (at, ev) = self.queue.pop().expect("peeked");
+            let next = if wake_first {
+                Next::Wake(self.wakes.pop().expect("peeked").1)
+            } else {
+                Next::Queued(self.queue.pop().expect("peeked").1)
+            };
             if at != self.now {
                 self.now = at;
                 self.instant_events = 0;
@@ -599,15 +622,15 @@ impl World {
                     at,
                 });
             }
-            match ev {
-                Ev::Arrive {
+            match next {
+                Next::Queued(Ev::Arrive {
                     link,
                     to,
                     frame,
                     origin,
-                } => self.arrive(link as usize, to as usize, frame, origin as usize),
-                Ev::Wake { host } => self.wake(host as usize),
-                Ev::Fault { index } => self.apply_fault(index),
+                }) => self.arrive(link as usize, to as usize, frame, origin as usize),
+                Next::Queued(Ev::Fault { index }) => self.apply_fault(index),
+                Next::Wake(host) => self.wake(host as usize),
             }
         }
         self.now = self.now.max(end);
@@ -616,10 +639,9 @@ impl World {
 
     fn wake(&mut self, h: usize) {
         let slot = &mut self.hosts[h];
-        if slot.next_wake != Some(self.now) || !slot.powered {
+        if !slot.powered {
             return;
         }
-        slot.next_wake = None;
         slot.node.handle_timeout(self.now);
         self.pump(h);
     }
@@ -641,7 +663,7 @@ impl World {
             };
             self.trace.frame(now, &tx.frame);
             self.stats.frames_sent += 1;
-            self.send(link, end, tx.frame.into(), h);
+            self.send(link, end, tx.frame, h);
         }
         loop {
             let slot = &mut self.hosts[h];
@@ -653,20 +675,22 @@ impl World {
         }
         let slot = &mut self.hosts[h];
         if !slot.powered {
-            slot.next_wake = None;
+            self.wakes.remove(h as u32);
             return;
         }
+        // A host that no longer names a deadline keeps the one it had (a spurious wake-up is
+        // harmless; nodes re-check their timers).
         if let Some(t) = slot.node.poll_timeout() {
             let t = t.max(now);
-            if slot.next_wake != Some(t) {
-                slot.next_wake = Some(t);
-                self.queue.push(t, Ev::Wake { host: h as u32 });
+            if self.wakes.get(h as u32) != Some(t) {
+                let seq = self.queue.take_seq();
+                self.wakes.set(h as u32, t, seq);
             }
         }
     }
 
     /// Puts a frame on `link` from end `from`.
-    fn send(&mut self, link: usize, from: usize, frame: Rc<[u8]>, origin: usize) {
+    fn send(&mut self, link: usize, from: usize, frame: Vec<u8>, origin: usize) {
         match self.links[link].transmit(self.now, from, frame.len()) {
             Ok(arrival) => self.queue.push(
                 arrival,
@@ -683,7 +707,7 @@ impl World {
         }
     }
 
-    fn arrive(&mut self, link: usize, to: usize, frame: Rc<[u8]>, origin: usize) {
+    fn arrive(&mut self, link: usize, to: usize, frame: Vec<u8>, origin: usize) {
         let l = &self.links[link];
         if !l.up {
             self.stats.dropped_link_down += 1;

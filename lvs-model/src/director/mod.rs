@@ -319,10 +319,7 @@ impl Node for Director {
         let local_work = match self.stack.classify(now, port, frame) {
             // ARP: answered by the shim, but a resolution may release queued smoltcp packets.
             Inbound::Done => true,
-            Inbound::Ipv4 { packet, local, .. } => {
-                let packet = packet.to_vec();
-                self.handle_ipv4(now, &packet, local)
-            }
+            Inbound::Ipv4 { packet, local, .. } => self.handle_ipv4(now, packet, local),
         };
         if local_work {
             self.pump(now);

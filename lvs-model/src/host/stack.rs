@@ -228,7 +228,12 @@ pub struct LinuxStack {
     events: VecDeque<Event>,
     counters: StackCounters,
     timer_actions: Vec<TimerAction>,
+    /// Closed TCP sockets kept out of the set for reuse (see [`Self::release_socket`]).
+    spare: Vec<tcp::Socket<'static>>,
 }
+
+/// Closed sockets [`LinuxStack::release_socket`] keeps for reuse.
+const SPARE_MAX: usize = 64;
 
 const LOOPBACK: Ipv4Cidr = Ipv4Cidr::new(Ipv4Addr::new(127, 0, 0, 1), 8);
 
@@ -269,6 +274,7 @@ impl LinuxStack {
             events: VecDeque::new(),
             counters: StackCounters::default(),
             timer_actions: Vec::new(),
+            spare: Vec::new(),
         }
     }
 
@@ -476,12 +482,19 @@ impl LinuxStack {
         (&mut self.iface, &mut self.sockets)
     }
 
-    /// Adds a TCP socket with the given buffer sizes.
+    /// Adds a TCP socket with the given buffer sizes, reusing a released one when it has them.
     pub fn add_tcp_socket(&mut self, rx: usize, tx: usize) -> SocketHandle {
-        let s = tcp::Socket::new(
-            tcp::SocketBuffer::new(vec![0; rx]),
-            tcp::SocketBuffer::new(vec![0; tx]),
-        );
+        let spare = self
+            .spare
+            .iter()
+            .rposition(|s| s.recv_capacity() == rx && s.send_capacity() == tx);
+        let s = match spare {
+            Some(i) => self.spare.swap_remove(i),
+            None => tcp::Socket::new(
+                tcp::SocketBuffer::new(vec![0; rx]),
+                tcp::SocketBuffer::new(vec![0; tx]),
+            ),
+        };
         self.sockets.add(s)
     }
 
@@ -493,6 +506,20 @@ impl LinuxStack {
     /// Removes a socket silently (no RST); for a crashed process or a finished socket.
     pub fn remove_socket(&mut self, h: SocketHandle) {
         self.sockets.remove(h);
+    }
+
+    /// Takes a socket out of the set once its owner is done with it. smoltcp visits every
+    /// socket of the set on each poll, so closed sockets left there for reuse slow down every
+    /// frame; a released CLOSED socket is kept aside (buffers and all) for
+    /// [`Self::add_tcp_socket`], which resets it on `connect`/`listen` as smoltcp always does.
+    /// A socket in any other state is removed silently, as [`Self::remove_socket`] does.
+    pub fn release_socket(&mut self, h: SocketHandle) {
+        if let smoltcp::socket::Socket::Tcp(s) = self.sockets.remove(h)
+            && s.state() == tcp::State::Closed
+            && self.spare.len() < SPARE_MAX
+        {
+            self.spare.push(s);
+        }
     }
 
     /// Starts a connection from the source address Linux would choose. Call [`Self::poll`]

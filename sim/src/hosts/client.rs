@@ -216,7 +216,7 @@ impl HttpClient {
             Err(_) => {
                 // No route: connect(2) fails at once (ENETUNREACH); curl reports a refusal-like
                 // failure without any packet.
-                self.free.push(h);
+                self.stack.release_socket(h);
                 self.finish(now, None, None, Some(HttpError::Refused));
             }
         }
@@ -359,18 +359,22 @@ impl HttpClient {
         {
             self.fill(now, n);
         }
-        // Recycle sockets whose close has completed.
+        // Recycle sockets whose close has completed: a TIME-WAIT one stays in the stack (it
+        // still answers a retransmitted FIN) until a new connection reuses it; a CLOSED one goes
+        // back to the stack's spares, out of smoltcp's way.
         let mut j = 0;
         while j < self.closing.len() {
             let h = self.closing[j];
-            if matches!(
-                self.stack.tcp(h).state(),
-                tcp::State::Closed | tcp::State::TimeWait
-            ) {
-                self.closing.swap_remove(j);
-                self.free.push(h);
-            } else {
-                j += 1;
+            match self.stack.tcp(h).state() {
+                tcp::State::TimeWait => {
+                    self.closing.swap_remove(j);
+                    self.free.push(h);
+                }
+                tcp::State::Closed => {
+                    self.closing.swap_remove(j);
+                    self.stack.release_socket(h);
+                }
+                _ => j += 1,
             }
         }
         if dirty || self.started != started_before {

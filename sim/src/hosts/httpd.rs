@@ -203,12 +203,21 @@ impl Httpd {
         while i < self.conns.len() {
             let c = &mut self.conns[i];
             let s = self.stack.tcp(c.h);
-            if matches!(s.state(), tcp::State::Closed | tcp::State::TimeWait) {
-                // TIME-WAIT is not kept: the socket is reused at once (see the module doc).
-                let h = c.h;
-                self.conns.swap_remove(i);
-                self.free.push(h);
-                continue;
+            match s.state() {
+                tcp::State::TimeWait => {
+                    // TIME-WAIT is not kept: the socket is reused at once (see the module doc).
+                    let h = c.h;
+                    self.conns.swap_remove(i);
+                    self.free.push(h);
+                    continue;
+                }
+                tcp::State::Closed => {
+                    let h = c.h;
+                    self.conns.swap_remove(i);
+                    self.stack.release_socket(h);
+                    continue;
+                }
+                _ => {}
             }
             if self.process == Process::Hung {
                 i += 1;
@@ -288,7 +297,7 @@ impl Httpd {
         for h in self.listeners.drain(..) {
             // A listening socket closes silently; later SYNs find no socket and get RST.
             self.stack.tcp(h).close();
-            self.free.push(h);
+            self.stack.release_socket(h);
         }
         for c in &mut self.conns {
             let s = self.stack.tcp(c.h);
