@@ -5,7 +5,9 @@
 //! are handed to the runner verbatim. [`Scenario::load`] parses and validates the whole file
 //! and reports *every* problem as `file:line:col: message` ([`ScenarioError`]): unknown fields,
 //! bad values (durations, addresses, URLs, faults), unknown or misused node names, overlapping
-//! addresses, missing keepalived files and expectations that could never be evaluated.
+//! addresses, missing keepalived files, NAT web servers whose `gateway` is not an address a
+//! director holds (its `ip` or `addresses`, or a VIP in its keepalived.conf) and expectations
+//! that could never be evaluated.
 //!
 //! Units: every time in a scenario is a string with a unit (`"90s"`, `"500ms"`, `"1.5s"`),
 //! read exactly to the nanosecond ([`duration`]); times of faults and expectations count from
