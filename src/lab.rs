@@ -5,7 +5,9 @@
 //! Topology: every host hangs off one learning switch. The scenario's `[lan] latency` is the
 //! host-to-host delay, so each of the two links on the way gets half of it; jitter, loss and
 //! rate apply to every link. DR and TUN web servers hold the VIP on `lo`; TUN ones also
-//! decapsulate IP-in-IP (tunl0 up).
+//! decapsulate IP-in-IP (tunl0 up). A director's further `addresses` sit on its one port
+//! beside its `ip` (a NAT director's outside and inside subnets); NAT web servers route
+//! through their `gateway`.
 
 use crate::cmd::check::RealFiles;
 use crate::scenario::{self, ClientLoad, ForwardMethod, Scenario};
@@ -117,19 +119,22 @@ fn summary_lines(plan: &DirectorPlan) -> Vec<String> {
     lines
 }
 
-/// Adds a host with one port on `ip` and cables it to the switch.
+/// Adds a host with one port on `ip` (and `extra` addresses) and cables it to the switch.
 fn plug(
     lan: &mut LanBuilder,
     switch: ElementId,
     link: &LinkConfig,
     name: &str,
     ip: Ipv4Addr,
+    extra: &[scenario::IpCidr],
     node: Box<dyn Node>,
 ) -> Result<(), TopologyError> {
     let spec = HostSpec {
         name: name.to_string(),
         macs: vec![mac_for(ip)],
-        ips: vec![ip],
+        ips: std::iter::once(ip)
+            .chain(extra.iter().map(|c| c.addr))
+            .collect(),
     };
     let id = lan.add_host(spec, node)?;
     lan.connect(Attach::Host(id, 0), Attach::Switch(switch), link.clone())
@@ -200,7 +205,7 @@ impl Lab {
                 ));
             }
             let mac = mac_for(d.ip.addr);
-            let director = Director::new(DirectorConfig {
+            let mut director = Director::new(DirectorConfig {
                 ports: vec![DirectorPort {
                     name: d.interface.clone(),
                     mac: EthernetAddress(mac),
@@ -211,6 +216,10 @@ impl Lab {
                 keepalived: parsed.config,
                 seed: lan.seeds().seed_for(&format!("host:{}", d.name)),
             });
+            let extra = scenario.extra_addresses(&d.name);
+            for c in extra {
+                director.add_port_address(0, Ipv4Cidr::new(c.addr, c.prefix_len));
+            }
             skipped.extend(
                 director
                     .plan()
@@ -224,8 +233,16 @@ impl Lab {
                     text,
                 }
             }));
-            plug(&mut lan, sw, &link, &d.name, d.ip.addr, Box::new(director))
-                .map_err(|e| err(d.line, e.to_string()))?;
+            plug(
+                &mut lan,
+                sw,
+                &link,
+                &d.name,
+                d.ip.addr,
+                extra,
+                Box::new(director),
+            )
+            .map_err(|e| err(d.line, e.to_string()))?;
         }
         for w in &scenario.webs {
             let seed = lan.seeds().seed_for(&format!("host:{}", w.name));
@@ -251,6 +268,7 @@ impl Lab {
                 &link,
                 &w.name,
                 w.ip.addr,
+                &[],
                 Box::new(Httpd::new(hc)),
             )
             .map_err(|e| err(w.line, e.to_string()))?;
@@ -277,6 +295,7 @@ impl Lab {
                 &link,
                 &c.name,
                 c.ip.addr,
+                &[],
                 Box::new(HttpClient::new(cc)),
             )
             .map_err(|e| err(c.line, e.to_string()))?;

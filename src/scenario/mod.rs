@@ -5,7 +5,9 @@
 //! are handed to the runner verbatim. [`Scenario::load`] parses and validates the whole file
 //! and reports *every* problem as `file:line:col: message` ([`ScenarioError`]): unknown fields,
 //! bad values (durations, addresses, URLs, faults), unknown or misused node names, overlapping
-//! addresses, missing keepalived files and expectations that could never be evaluated.
+//! addresses, missing keepalived files, NAT web servers whose `gateway` is not an address a
+//! director holds (its `ip` or `addresses`, or a VIP in its keepalived.conf) and expectations
+//! that could never be evaluated.
 //!
 //! Units: every time in a scenario is a string with a unit (`"90s"`, `"500ms"`, `"1.5s"`),
 //! read exactly to the nanosecond ([`duration`]); times of faults and expectations count from
@@ -23,12 +25,14 @@ pub use error::{Diagnostic, ScenarioError};
 pub use expect::{Claim, Expectation};
 pub use reports::Verdict;
 
+use crate::cmd::check::RealFiles;
 use error::Source;
 use lvs_model::ProcessAction;
+use lvs_model::config::{self, ParseOptions};
 use serde::Deserialize;
 use sim::fault::FaultAction;
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -69,6 +73,10 @@ pub struct Lan {
     pub rate_bps: Option<u64>,
     /// Frames a link may queue before it drops; `None` leaves it to the engine.
     pub queue_limit: Option<u32>,
+    /// Further addresses on nodes' ports beyond their `ip`, by node name: a `[[director]]`'s
+    /// `addresses`, as `ip addr add … dev PORT` would add them. A NAT director holds the
+    /// clients' subnet and the real servers' subnet on its one port this way.
+    pub port_addresses: BTreeMap<String, Vec<IpCidr>>,
 }
 
 impl Default for Lan {
@@ -79,6 +87,7 @@ impl Default for Lan {
             loss_ppm: 0,
             rate_bps: None,
             queue_limit: None,
+            port_addresses: BTreeMap::new(),
         }
     }
 }
@@ -113,9 +122,13 @@ impl std::fmt::Display for IpCidr {
 }
 
 /// An LVS director: one keepalived (VRRP + IPVS + checkers) on a Linux host.
+///
+/// Its further port addresses (`addresses` in the file) are in [`Lan::port_addresses`]
+/// ([`Scenario::extra_addresses`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Director {
     pub name: String,
+    /// The port's first address: VRRP adverts leave from it.
     pub ip: IpCidr,
     /// Name of the LAN port, which keepalived.conf's `interface` must match (default `eth0`;
     /// the seed's configs say `eth1`).
@@ -312,6 +325,11 @@ impl Scenario {
         }
     }
 
+    /// A node's addresses beyond its `ip` (a director's `addresses`), in file order.
+    pub fn extra_addresses(&self, node: &str) -> &[IpCidr] {
+        self.lan.port_addresses.get(node).map_or(&[], Vec::as_slice)
+    }
+
     /// Every node name with its role and address.
     pub fn topology(&self) -> Topology {
         let mut t = Topology::default();
@@ -337,11 +355,17 @@ impl Scenario {
     pub fn run_summary(&self, reproduce: impl Into<String>) -> reports::RunSummary {
         let mut nodes = Vec::new();
         for d in &self.directors {
+            let mut details = format!("keepalived {} on {}", d.keepalived_as_written, d.interface);
+            let extra = self.extra_addresses(&d.name);
+            if !extra.is_empty() {
+                let list: Vec<String> = extra.iter().map(ToString::to_string).collect();
+                details.push_str(&format!(", also {}", list.join(" ")));
+            }
             nodes.push(reports::NodeSummary {
                 name: d.name.clone(),
                 role: "director".into(),
                 ip: d.ip.to_string(),
-                details: format!("keepalived {} on {}", d.keepalived_as_written, d.interface),
+                details,
             });
         }
         for w in &self.webs {
@@ -469,6 +493,8 @@ struct RawLan {
 struct RawDirector {
     name: Spanned<String>,
     ip: Spanned<String>,
+    #[serde(default)]
+    addresses: Vec<Spanned<String>>,
     keepalived: Spanned<String>,
     interface: Option<Spanned<String>>,
 }
@@ -540,7 +566,66 @@ struct NodeDecl {
     role: Role,
     ip: IpCidr,
     span: Range<usize>,
+    /// Further addresses on the port, each where it was written.
+    extra: Vec<(IpCidr, Range<usize>)>,
     interface: String,
+}
+
+/// An address a director holds or may hold (a VRRP VIP), for NAT gateways.
+struct DirectorAddr {
+    addr: Ipv4Addr,
+    /// How to name it in a message: "`lvs-master`'s address", "a VIP of `lvs-master`'s VI_2".
+    what: String,
+    vip: bool,
+}
+
+/// The IPv4 VIPs (`virtual_ipaddress` and `virtual_ipaddress_excluded`) of a director's
+/// keepalived.conf. Its diagnostics are left to the lab, which reports them.
+fn vips_of(director: &str, keepalived: &Path) -> Vec<DirectorAddr> {
+    let path = keepalived.display().to_string();
+    let parsed = config::parse(&RealFiles, &path, &ParseOptions::default());
+    let mut out = Vec::new();
+    for inst in &parsed.config.vrrp_instances {
+        for v in inst
+            .virtual_ipaddresses
+            .iter()
+            .chain(&inst.virtual_ipaddresses_excluded)
+        {
+            if let IpAddr::V4(addr) = v.addr {
+                out.push(DirectorAddr {
+                    addr,
+                    what: format!("a VIP of `{director}`'s {}", inst.name),
+                    vip: true,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The director addresses on `subnet`, VIPs first, for a message about a NAT gateway.
+fn gateway_candidates(addrs: &[DirectorAddr], subnet: IpCidr) -> String {
+    let mut seen = Vec::new();
+    let mut list = Vec::new();
+    for a in addrs
+        .iter()
+        .filter(|a| a.vip)
+        .chain(addrs.iter().filter(|a| !a.vip))
+    {
+        if subnet.contains(a.addr) && !seen.contains(&a.addr) {
+            seen.push(a.addr);
+            list.push(format!("{} ({})", a.addr, a.what));
+        }
+    }
+    let net = IpCidr {
+        addr: Ipv4Addr::from(u32::from(subnet.addr) & u32::from(subnet.netmask())),
+        prefix_len: subnet.prefix_len,
+    };
+    if list.is_empty() {
+        format!("no director has an address on {net}")
+    } else {
+        format!("on {net}: {}", list.join(", "))
+    }
 }
 
 impl<'a> Validator<'a> {
@@ -647,13 +732,28 @@ impl<'a> Validator<'a> {
         if duration.is_zero() && !self.diags.iter().any(|d| d.message.contains("duration")) {
             self.error(raw.duration.span(), "the run must last longer than 0s");
         }
-        let lan = raw.lan.map(|l| self.lan(l)).unwrap_or_default();
+        let mut lan = raw.lan.map(|l| self.lan(l)).unwrap_or_default();
 
         // Nodes, with names unique across roles and addresses that do not collide.
         let mut nodes: BTreeMap<String, NodeDecl> = BTreeMap::new();
+        let raw_directors = raw.director.len();
         let mut directors = Vec::new();
+        // Every address a director may hold, for NAT gateways: its own and its VRRP VIPs.
+        let mut director_addrs: Vec<DirectorAddr> = Vec::new();
         for d in raw.director {
             let ip = self.cidr(&d.ip);
+            let extra: Vec<(IpCidr, Range<usize>)> = d
+                .addresses
+                .iter()
+                .filter_map(|a| Some((self.cidr(a)?, a.span())))
+                .collect();
+            for a in ip.iter().chain(extra.iter().map(|(a, _)| a)) {
+                director_addrs.push(DirectorAddr {
+                    addr: a.addr,
+                    what: format!("`{}`'s address", d.name.get_ref()),
+                    vip: false,
+                });
+            }
             let interface = d
                 .interface
                 .as_ref()
@@ -682,6 +782,7 @@ impl<'a> Validator<'a> {
                     ),
                 );
             } else if let Ok(conf) = std::fs::read_to_string(&keepalived) {
+                director_addrs.extend(vips_of(d.name.get_ref(), &keepalived));
                 let named = interfaces_named(&conf);
                 if !named.is_empty() && !named.contains(&interface.as_str()) {
                     let w = self.src.diag(
@@ -697,7 +798,12 @@ impl<'a> Validator<'a> {
                     self.warnings.push(w);
                 }
             }
-            self.declare(&mut nodes, &d.name, Role::Director, ip, &interface);
+            let name = d.name.get_ref();
+            if !extra.is_empty() {
+                lan.port_addresses
+                    .insert(name.clone(), extra.iter().map(|(a, _)| *a).collect());
+            }
+            self.declare(&mut nodes, &d.name, Role::Director, ip, extra, &interface);
             if let Some(ip) = ip {
                 directors.push(Director {
                     name: d.name.get_ref().clone(),
@@ -745,17 +851,60 @@ impl<'a> Validator<'a> {
             });
             let gateway = w.gateway.as_ref().and_then(|g| self.ipv4(g));
             if method == ForwardMethod::Nat && gateway.is_none() && w.gateway.is_none() {
+                let hint = ip.map_or(String::new(), |ip| {
+                    format!("; {}", gateway_candidates(&director_addrs, ip))
+                });
                 self.error(
                     w.name.span(),
-                    "a NAT real server needs `gateway` (its replies must go back through the director)",
+                    format!(
+                        "a NAT real server needs `gateway` (its replies must go back through \
+                         the director){hint}"
+                    ),
                 );
             }
             if let (Some(gw), Some(ip), Some(g)) = (gateway, ip, &w.gateway)
                 && !ip.contains(gw)
             {
                 self.error(g.span(), format!("gateway {gw} is not on {ip}'s subnet"));
+            } else if method == ForwardMethod::Nat
+                && let (Some(gw), Some(ip), Some(g)) = (gateway, ip, &w.gateway)
+            {
+                match director_addrs.iter().find(|a| a.addr == gw) {
+                    None => self.error(
+                        g.span(),
+                        format!(
+                            "gateway {gw} is neither a director's address nor a VIP in their \
+                             keepalived files, so NAT replies would not go back through a \
+                             director ({})",
+                            gateway_candidates(&director_addrs, ip)
+                        ),
+                    ),
+                    Some(a) if !a.vip && raw_directors > 1 => {
+                        let warn = self.src.diag(
+                            g.span(),
+                            format!(
+                                "gateway {gw} is {}, not a VIP: after a failover the replies \
+                                 still go to that director ({})",
+                                a.what,
+                                gateway_candidates(&director_addrs, ip)
+                            ),
+                        );
+                        self.warnings.push(warn);
+                    }
+                    Some(_) => {}
+                }
             }
-            self.declare(&mut nodes, &w.name, Role::Web, ip, "eth0");
+            if method == ForwardMethod::Nat
+                && let Some(rs) = &w.realserver
+            {
+                let warn = self.src.diag(
+                    rs.span(),
+                    "a NAT real server gets packets for its own address: the VIP on lo \
+                     (`realserver`) is for dr and tun",
+                );
+                self.warnings.push(warn);
+            }
+            self.declare(&mut nodes, &w.name, Role::Web, ip, Vec::new(), "eth0");
             if let Some(ip) = ip {
                 webs.push(WebServer {
                     name: w.name.get_ref().clone(),
@@ -771,6 +920,25 @@ impl<'a> Validator<'a> {
         let mut clients = Vec::new();
         for c in raw.client {
             let ip = self.cidr(&c.ip);
+            // The classic LVS-NAT pitfall: a client on the real servers' own subnet.
+            if let Some(ip) = ip
+                && let Some(w) = webs
+                    .iter()
+                    .find(|w| w.method == ForwardMethod::Nat && w.ip.contains(ip.addr))
+            {
+                let warn = self.src.diag(
+                    c.ip.span(),
+                    format!(
+                        "`{}` is on the subnet of NAT real server `{}` ({}): the server answers \
+                         it directly, not through the director, so the replies come from the \
+                         wrong address",
+                        c.name.get_ref(),
+                        w.name,
+                        w.ip
+                    ),
+                );
+                self.warnings.push(warn);
+            }
             let get = self.url(&c.get);
             let load = match (&c.rate, &c.concurrency) {
                 (Some(r), None) => self.rate(r),
@@ -821,7 +989,7 @@ impl<'a> Validator<'a> {
                     );
                 }
             }
-            self.declare(&mut nodes, &c.name, Role::Client, ip, "eth0");
+            self.declare(&mut nodes, &c.name, Role::Client, ip, Vec::new(), "eth0");
             if let (Some(ip), Some(get), Some(load), Some(timeout), Some(start), Some(stop)) =
                 (ip, get, load, timeout, start, stop)
             {
@@ -914,6 +1082,7 @@ impl<'a> Validator<'a> {
         name: &Spanned<String>,
         role: Role,
         ip: Option<IpCidr>,
+        extra: Vec<(IpCidr, Range<usize>)>,
         interface: &str,
     ) {
         if !self.node_name(name) {
@@ -938,6 +1107,7 @@ impl<'a> Validator<'a> {
                     role,
                     ip,
                     span: name.span(),
+                    extra,
                     interface: interface.to_string(),
                 },
             );
@@ -950,16 +1120,23 @@ impl<'a> Validator<'a> {
         let mut ordered: Vec<(&String, &NodeDecl)> = nodes.iter().collect();
         ordered.sort_by_key(|(_, d)| d.span.start);
         for (name, d) in ordered {
-            if let Some((other, _)) = by_ip.get(&d.ip.addr) {
-                self.error(
-                    d.span.clone(),
-                    format!(
-                        "`{name}` has address {} which `{other}` already has",
-                        d.ip.addr
+            let all = std::iter::once((d.ip, d.span.clone())).chain(d.extra.iter().cloned());
+            for (ip, span) in all {
+                match by_ip.get(&ip.addr) {
+                    Some((other, _)) if *other == name.as_str() => {
+                        self.error(span, format!("`{name}` has address {} twice", ip.addr));
+                    }
+                    Some((other, _)) => self.error(
+                        span,
+                        format!(
+                            "`{name}` has address {} which `{other}` already has",
+                            ip.addr
+                        ),
                     ),
-                );
-            } else {
-                by_ip.insert(d.ip.addr, (name, d));
+                    None => {
+                        by_ip.insert(ip.addr, (name, d));
+                    }
+                }
             }
         }
         for w in webs {
