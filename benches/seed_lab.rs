@@ -1,6 +1,7 @@
 //! The seed lab at speed: two directors (the seed keepalived.conf files), .102/.103 as DR real
 //! servers, one client at 100 requests/s, 10 simulated minutes with every seed fault
-//! (`benches/seed_lab.toml`). Trace outputs stay on, as `lvslab run` has them.
+//! (`benches/seed_lab.toml`). The trace records what a plain `lvslab run` records: the event
+//! log and the digest over every frame, no pcap (that is kept only when one is written).
 //!
 //! Besides criterion's figure it prints the ratio of simulated to wall time of one run, and the
 //! LAN's counters so a change of workload shows.
@@ -8,6 +9,7 @@
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use lvslab::lab::Lab;
 use lvslab::scenario::Scenario;
+use sim::trace::TraceConfig;
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant as WallInstant;
@@ -18,7 +20,11 @@ fn scenario() -> Scenario {
 }
 
 fn build(s: &Scenario) -> Lab {
-    Lab::build(s.clone(), None).unwrap_or_else(|e| panic!("{e}"))
+    let trace = TraceConfig {
+        pcap: false,
+        frame_digest: true,
+    };
+    Lab::build_with(s.clone(), None, trace).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn seed_lab(c: &mut Criterion) {

@@ -2,16 +2,12 @@
 
 /// Finds the end of a head (`\r\n\r\n`) in `buf`; returns the head's length including it.
 pub(crate) fn head_len(buf: &[u8]) -> Option<usize> {
-    (3..buf.len())
-        .find(|&i| {
-            buf[i] == b'\n' && buf[i - 1] == b'\r' && buf[i - 2] == b'\n' && buf[i - 3] == b'\r'
-        })
-        .map(|i| i + 1)
+    memchr::memmem::find(buf, b"\r\n\r\n").map(|i| i + 4)
 }
 
 /// The first line of a head, without its line end.
 fn first_line(head: &[u8]) -> &[u8] {
-    let end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+    let end = memchr::memchr(b'\n', head).unwrap_or(head.len());
     let line = &head[..end];
     line.strip_suffix(b"\r").unwrap_or(line)
 }
@@ -19,7 +15,7 @@ fn first_line(head: &[u8]) -> &[u8] {
 /// The header lines of a head as `(name, value)`, trimmed.
 fn headers(head: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
     head.split(|&b| b == b'\n').skip(1).filter_map(|line| {
-        let colon = line.iter().position(|&b| b == b':')?;
+        let colon = memchr::memchr(b':', line)?;
         Some((line[..colon].trim_ascii(), line[colon + 1..].trim_ascii()))
     })
 }
