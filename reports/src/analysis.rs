@@ -55,8 +55,9 @@ fn error_name(e: HttpError) -> &'static str {
 /// Regular adverts, passing checks and successful requests are left out.
 pub fn timeline(events: &[Record]) -> Vec<TimelineItem> {
     let mut items = Vec::new();
-    // (node) -> index of the open GARP burst item and its count and last time.
-    let mut garp: BTreeMap<&str, (usize, u64, u64)> = BTreeMap::new();
+    // (node, ip) -> index of the open GARP burst item and its count and last time: a node
+    // that takes over several VIPs at once announces each in its own burst.
+    let mut garp: BTreeMap<(&str, std::net::Ipv4Addr), (usize, u64, u64)> = BTreeMap::new();
     // (node, rs) -> last check verdict.
     let mut checks: BTreeMap<(&str, &str), bool> = BTreeMap::new();
     // client -> open run of failures: item index, count, per-error counts, first/last start.
@@ -103,17 +104,17 @@ pub fn timeline(events: &[Record]) -> Vec<TimelineItem> {
             }
             Event::Garp { ip } => {
                 let open = garp
-                    .get(r.node.as_str())
+                    .get(&(r.node.as_str(), *ip))
                     .filter(|(_, _, last)| r.t - last <= GARP_BURST_GAP)
                     .copied();
                 match open {
                     Some((idx, n, _)) => {
                         items[idx].text = format!("{} gratuitous ARPs for {ip}", n + 1);
-                        garp.insert(&r.node, (idx, n + 1, r.t));
+                        garp.insert((&r.node, *ip), (idx, n + 1, r.t));
                     }
                     None => {
                         let idx = push(ItemKind::Garp, format!("1 gratuitous ARP for {ip}"));
-                        garp.insert(&r.node, (idx, 1, r.t));
+                        garp.insert((&r.node, *ip), (idx, 1, r.t));
                     }
                 }
             }
@@ -520,6 +521,7 @@ mod tests {
             event,
         };
         let ip = std::net::Ipv4Addr::new(192, 168, 80, 200);
+        let inside = std::net::Ipv4Addr::new(10, 0, 0, 254);
         let failed = |started: u64| Event::HttpRequest {
             client: "c".into(),
             started,
@@ -538,7 +540,9 @@ mod tests {
                 },
             ),
             r(S, "a", Event::Garp { ip }),
+            r(S, "a", Event::Garp { ip: inside }),
             r(S + 1, "a", Event::Garp { ip }),
+            r(S + 1, "a", Event::Garp { ip: inside }),
             r(6 * S, "a", Event::Garp { ip }),
             r(7 * S, "c", failed(4 * S)),
             r(8 * S, "c", failed(5 * S)),
@@ -550,6 +554,7 @@ mod tests {
             [
                 "VI_1 BACKUP -> MASTER",
                 "2 gratuitous ARPs for 192.168.80.200",
+                "2 gratuitous ARPs for 10.0.0.254",
                 "1 gratuitous ARP for 192.168.80.200",
                 "2 requests failed (timeout 2), started 4s..5s",
                 "1 request failed (timeout 1), started 17s",
