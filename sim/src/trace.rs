@@ -108,9 +108,15 @@ impl Trace {
     pub fn digest(&self) -> String {
         let mut events = Vec::new();
         self.write_events(&mut events).expect("writing to a Vec");
+        self.digest_with(&events)
+    }
+
+    /// [`Self::digest`] for a caller that already wrote the event log (`events` must be what
+    /// [`Self::write_events`] wrote), so it is not serialized twice.
+    pub fn digest_with(&self, events: &[u8]) -> String {
         let mut h = Sha256::new();
         h.update(b"events\0");
-        h.update(&events);
+        h.update(events);
         h.update(b"frames\0");
         h.update(self.frame_count.to_le_bytes());
         h.update(self.frames.clone().finalize());

@@ -148,7 +148,7 @@ fn run_inner(args: &RunArgs) -> Result<bool, String> {
         .trace()
         .write_events(&mut events)
         .map_err(|e| e.to_string())?;
-    let digest = world.trace().digest();
+    let digest = world.trace().digest_with(&events);
     let pcap = world.trace_mut().take_pcap().unwrap_or_default();
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir)

@@ -126,6 +126,9 @@ pub(crate) struct NeighbourTable {
     pub params: NeighParams,
     /// This table's reachable time, drawn once from the caller's seed.
     pub reachable_time: Duration,
+    /// The earliest entry timer, kept up to date by every method that sets one: the stack asks
+    /// for it after every frame, and timers change rarely.
+    next: Option<Instant>,
 }
 
 /// The IPv4 source address of a queued frame (Ethernet headroom + IPv4 header).
@@ -147,6 +150,7 @@ impl NeighbourTable {
             entries: BTreeMap::new(),
             params,
             reachable_time,
+            next: None,
         }
     }
 
@@ -180,6 +184,7 @@ impl NeighbourTable {
                 dropped += n.queue.len();
             }
         }
+        self.refresh_next();
         dropped
     }
 
@@ -200,6 +205,7 @@ impl NeighbourTable {
                     n.state = NeighbourState::Delay;
                     n.updated = now;
                     n.timer = Some(now + p.delay_first_probe_time);
+                    self.refresh_next();
                 }
                 (Resolve::Send(mac), Some(frame))
             }
@@ -234,6 +240,7 @@ impl NeighbourTable {
                         queue,
                     },
                 );
+                self.refresh_next();
                 (
                     Resolve::Queued {
                         probe: true,
@@ -259,6 +266,20 @@ impl NeighbourTable {
     /// `create` makes an entry when there is none. Returns frames that were waiting and may
     /// now be sent.
     pub fn update(
+        &mut self,
+        now: Instant,
+        key: (PortId, Ipv4Addr),
+        mac: EthernetAddress,
+        reachable: bool,
+        override_mac: bool,
+        create: bool,
+    ) -> Option<(EthernetAddress, VecDeque<Vec<u8>>)> {
+        let released = self.update_entry(now, key, mac, reachable, override_mac, create);
+        self.refresh_next();
+        released
+    }
+
+    fn update_entry(
         &mut self,
         now: Instant,
         key: (PortId, Ipv4Addr),
@@ -335,7 +356,15 @@ impl NeighbourTable {
     }
 
     pub fn next_timer(&self) -> Option<Instant> {
-        self.entries.values().filter_map(|n| n.timer).min()
+        debug_assert_eq!(
+            self.next,
+            self.entries.values().filter_map(|n| n.timer).min()
+        );
+        self.next
+    }
+
+    fn refresh_next(&mut self) {
+        self.next = self.entries.values().filter_map(|n| n.timer).min();
     }
 
     /// Runs every timer that is due.
@@ -405,5 +434,6 @@ impl NeighbourTable {
                 });
             }
         }
+        self.refresh_next();
     }
 }
