@@ -16,11 +16,13 @@ impl Parser<'_> {
     pub(crate) fn h_vs_header(&mut self, toks: &[Token]) -> Result<(), Exit> {
         let p1 = self.arg(toks, 1)?.clone();
         let p2 = toks.get(2).cloned();
-        let address = match p1.text.as_str() {
-            "group" => VirtualServerAddress::Group(p2.map(|t| t.text).unwrap_or_default()),
+        let address = match p1.text {
+            "group" => {
+                VirtualServerAddress::Group(p2.map(|t| t.text.to_string()).unwrap_or_default())
+            }
             "fwmark" => {
                 let t = p2.unwrap_or(Token {
-                    text: String::new(),
+                    text: "",
                     col: p1.col,
                     len: 1,
                 });
@@ -90,7 +92,7 @@ impl Parser<'_> {
                     Some(t),
                     Effect::Ignored,
                     "invalid-value",
-                    msg.replace("{}", &t.text),
+                    msg.replace("{}", t.text),
                 );
                 Ok(None)
             }
@@ -99,7 +101,7 @@ impl Parser<'_> {
 
     fn lb_kind(&mut self, toks: &[Token], s_type: &str) -> Result<Option<LbKind>, Exit> {
         let t = self.arg(toks, 1)?;
-        Ok(match t.text.as_str() {
+        Ok(match t.text {
             "NAT" => Some(LbKind::Nat),
             "DR" => Some(LbKind::Dr),
             "TUN" => Some(LbKind::Tun),
@@ -115,7 +117,7 @@ impl Parser<'_> {
         if self.st.vss.is_empty() {
             return Ok(());
         }
-        let kw = toks[0].text.as_str();
+        let kw = toks[0].text;
         match kw {
             "delay_loop" => {
                 if let Some(d) = self.timer_kw(toks, 1, 0, "virtual server delay loop '{}' invalid - ignoring")? {
@@ -146,7 +148,7 @@ impl Parser<'_> {
             }
             "lb_algo" | "lvs_sched" => {
                 let t = self.arg(toks, 1)?;
-                match LbAlgo::parse(&t.text) {
+                match LbAlgo::parse(t.text) {
                     Some(a) => self.vs_mut().lb_algo = Some(a),
                     None => self.err_help(Some(t), Effect::Defaulted, "lb-algo", format!("Invalid lvs_scheduler '{}' - ignoring", t.text), "schedulers are lower-case (rr, wrr, lc, wlc, ...); keepalived then uses wlc"),
                 }
@@ -212,7 +214,7 @@ impl Parser<'_> {
             "inhibit_on_failure" => {
                 let b = match toks.get(1) {
                     None => Some(true),
-                    Some(t) => true_false(&t.text),
+                    Some(t) => true_false(t.text),
                 };
                 match b {
                     Some(b) => self.vs_mut().inhibit = Some(b),
@@ -232,9 +234,9 @@ impl Parser<'_> {
             "sorry_server" => {
                 let ip = self.arg(toks, 1)?.clone();
                 let pt = port_or_none(toks.get(2)).cloned();
-                match self.stosockaddr(&ip.text, pt.as_ref()) {
+                match self.stosockaddr(ip.text, pt.as_ref()) {
                     Some((a, p)) => self.vs_mut().sorry = Some((a, p)),
-                    None => self.err(Some(&ip), Effect::ItemDropped, "sorry-server", format!("Invalid sorry server ip address/port {}/{} - skipping", ip.text, toks.get(2).map(|t| t.text.as_str()).unwrap_or("(null)"))),
+                    None => self.err(Some(&ip), Effect::ItemDropped, "sorry-server", format!("Invalid sorry server ip address/port {}/{} - skipping", ip.text, toks.get(2).map(|t| t.text).unwrap_or("(null)"))),
                 }
             }
             "sorry_server_inhibit" => self.vs_mut().sorry_inhibit = true,
@@ -247,20 +249,20 @@ impl Parser<'_> {
             "alpha" => self.vs_mut().alpha = true,
             "omega" => self.vs_mut().omega = true,
             "virtualhost" => {
-                let v = self.arg(toks, 1)?.text.clone();
+                let v = self.arg(toks, 1)?.text.to_string();
                 self.vs_mut().virtualhost = Some(v);
             }
             "real_server" => {
                 let ip = self.arg(toks, 1)?.clone();
                 let port_tok = toks.get(2);
                 let pt = port_or_none(port_tok).cloned();
-                match self.stosockaddr(&ip.text, pt.as_ref()) {
+                match self.stosockaddr(ip.text, pt.as_ref()) {
                     Some((addr, port)) => {
                         let loc = self.loc();
                         self.vs_mut().rs.push(RsB { addr: Some(addr), port, loc, ..RsB::default() });
                     }
                     None => {
-                        let p = port_tok.map(|t| t.text.as_str()).unwrap_or("(null)").to_string();
+                        let p = port_tok.map(|t| t.text).unwrap_or("(null)").to_string();
                         self.err_help(Some(&ip), Effect::ItemDropped, "rs-invalid", format!("Invalid real server ip address/port {}/{p} - skipping", ip.text), "the whole real_server block is skipped");
                         self.skip_sublevel = -1;
                     }
@@ -283,7 +285,7 @@ impl Parser<'_> {
         if self.rs_mut().is_none() {
             return Ok(());
         }
-        let kw = toks[0].text.as_str();
+        let kw = toks[0].text;
         match kw {
             "weight" => {
                 let t = self.arg(toks, 1)?;
@@ -328,7 +330,7 @@ impl Parser<'_> {
             "inhibit_on_failure" => {
                 let b = match toks.get(1) {
                     None => Some(true),
-                    Some(t) => true_false(&t.text),
+                    Some(t) => true_false(t.text),
                 };
                 match b {
                     Some(b) => self.rs_mut().unwrap().inhibit = Some(b),
@@ -462,11 +464,11 @@ impl Parser<'_> {
         if self.ck().is_none() {
             return Ok(());
         }
-        let kw = toks[0].text.as_str();
+        let kw = toks[0].text;
         match kw {
             "connect_ip" | "bindto" => {
                 let t = self.arg(toks, 1)?;
-                match parse_ip(&t.text) {
+                match parse_ip(t.text) {
                     Some(a) => {
                         let c = self.ck().unwrap();
                         if kw == "connect_ip" {
@@ -580,16 +582,16 @@ impl Parser<'_> {
                 }
             }
             "virtualhost" => {
-                let v = self.arg(toks, 1)?.text.clone();
+                let v = self.arg(toks, 1)?.text.to_string();
                 if let Some(CheckerKind::Http(h)) = &mut self.ck().unwrap().kind {
                     h.virtualhost = Some(v);
                 }
             }
             "http_protocol" => {
                 let v = self.arg(toks, 1)?.clone();
-                if matches!(v.text.as_str(), "1.0" | "1.1" | "1.0C" | "1.0c") {
+                if matches!(v.text, "1.0" | "1.1" | "1.0C" | "1.0c") {
                     if let Some(CheckerKind::Http(h)) = &mut self.ck().unwrap().kind {
-                        h.http_protocol = Some(v.text.clone());
+                        h.http_protocol = Some(v.text.to_string());
                     }
                 } else {
                     self.err(
@@ -635,7 +637,7 @@ impl Parser<'_> {
     }
 
     pub(crate) fn h_url(&mut self, toks: &[Token]) -> Result<(), Exit> {
-        let kw = toks[0].text.as_str();
+        let kw = toks[0].text;
         let arg = if kw == "status_code" {
             None
         } else {
@@ -651,11 +653,11 @@ impl Parser<'_> {
                 return Ok(());
             };
             match kw {
-                "path" => u.path = arg.unwrap().text,
-                "virtualhost" => u.virtualhost = Some(arg.unwrap().text),
+                "path" => u.path = arg.unwrap().text.to_string(),
+                "virtualhost" => u.virtualhost = Some(arg.unwrap().text.to_string()),
                 "digest" => {
                     let t = arg.unwrap();
-                    let d = t.text.clone();
+                    let d = t.text.to_string();
                     if u.digest.is_some() {
                         errs.push((t, format!("Digest '{d}' is a duplicate")));
                     } else if d.len() != 32 {
@@ -674,7 +676,7 @@ impl Parser<'_> {
                 }
                 "status_code" => {
                     for t in &toks[1..] {
-                        let s = t.text.as_str();
+                        let s = t.text;
                         let parse = |x: &str| -> Option<u16> { x.parse::<u16>().ok() };
                         let (a, b) = match s.split_once('-') {
                             Some((a, b)) => (parse(a), parse(b)),

@@ -5,7 +5,7 @@
 
 use super::diag::{Effect, Severity};
 use super::model::*;
-use super::parser::{InstB, Parser, VsB};
+use super::parser::{InstB, Parser};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -25,12 +25,24 @@ fn trio(addr: IpAddr, port: u16, p: Option<Protocol>) -> String {
     format!("[{addr}]:{}:{port}", proto_str(p))
 }
 
-fn fmt_vs(v: &VsB) -> String {
-    match v.address.as_ref() {
-        Some(VirtualServerAddress::Ip { addr, port }) => trio(*addr, *port, v.protocol),
-        Some(VirtualServerAddress::Fwmark(m)) => format!("FWM {m}"),
-        Some(VirtualServerAddress::Group(g)) => format!("[{g}]:0"),
-        None => "?".into(),
+/// keepalived's name of a virtual server in its messages; a value to format, so that the text
+/// is only built when a message is printed. Holds the address and the protocol as they were
+/// when it was taken (the completion stage changes the protocol afterwards).
+struct VsName<'a> {
+    address: Option<&'a VirtualServerAddress>,
+    protocol: Option<Protocol>,
+}
+
+impl std::fmt::Display for VsName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.address {
+            Some(VirtualServerAddress::Ip { addr, port }) => {
+                write!(f, "[{addr}]:{}:{port}", proto_str(self.protocol))
+            }
+            Some(VirtualServerAddress::Fwmark(m)) => write!(f, "FWM {m}"),
+            Some(VirtualServerAddress::Group(g)) => write!(f, "[{g}]:0"),
+            None => f.write_str("?"),
+        }
     }
 }
 
@@ -493,7 +505,10 @@ impl Parser<'_> {
         let mut out = Vec::new();
         for mut v in vss {
             let at = v.loc.clone();
-            let fv = fmt_vs(&v);
+            let fv = VsName {
+                address: v.address.as_ref(),
+                protocol: v.protocol,
+            };
             if v.rs.is_empty() {
                 self.vmsg(
                     &at,
@@ -524,7 +539,10 @@ impl Parser<'_> {
                 if let Some(VirtualServerAddress::Ip { port: 0, .. }) = v.address
                     && v.persistence_timeout.is_none()
                 {
-                    let fv = fmt_vs(&v);
+                    let fv = VsName {
+                        address: v.address.as_ref(),
+                        protocol: v.protocol,
+                    };
                     self.vmsg(&at, Effect::Defaulted, "vs-port", format!("Virtual server {fv}: zero port only valid for persistent services - setting"), None);
                     v.persistence_timeout = Some(360);
                 }
@@ -533,7 +551,10 @@ impl Parser<'_> {
                 self.vmsg(&at, Effect::Ignored, "fwmark-protocol", format!("Warning: Virtual server {fv}: protocol specified for fwmark - protocol will be ignored"), None);
                 v.protocol = None;
             }
-            let fv = fmt_vs(&v);
+            let fv = VsName {
+                address: v.address.as_ref(),
+                protocol: v.protocol,
+            };
             let lb_algo = match v.lb_algo {
                 Some(a) => a,
                 None => {
