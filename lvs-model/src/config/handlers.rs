@@ -168,7 +168,7 @@ impl Parser<'_> {
                     return Ok(());
                 }
                 let name = toks[1].text.to_string();
-                if self.st.insts.iter().any(|i| i.name == name) {
+                if self.st.inst_names.contains(&name) {
                     self.err(
                         Some(&toks[1]),
                         Effect::ItemDropped,
@@ -185,6 +185,7 @@ impl Parser<'_> {
                     skip_check_adv_addr: g.skip_check_adv_addr.then_some(true),
                     ..InstB::default()
                 };
+                self.st.inst_names.insert(inst.name.clone());
                 self.st.insts.push(inst);
                 Ok(())
             }

@@ -336,6 +336,12 @@ impl<'a> Reader<'a> {
     fn decomment(&mut self, t: &mut Text, report: bool) -> bool {
         let lead = t.b.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
         t.drain_front(lead);
+        // Most lines have no quote, escape or comment: one scan tells, and nothing changes.
+        if !t.b.iter().any(|&c| matches!(c, b'"' | b'\\' | b'!' | b'#')) {
+            self.steps += t.b.len() as u64;
+            t.trim_end_blanks();
+            return false;
+        }
         let mut quote = false;
         let mut skip: Option<usize> = None;
         let mut cont = false;
@@ -909,10 +915,13 @@ impl Input {
 /// Lexes `main` and everything it includes.
 pub(crate) fn lex(loader: &dyn SourceLoader, main: &str, config_id: Option<String>) -> Input {
     let mut r = Reader::new(loader, main, None, config_id);
-    let mut lines = Vec::with_capacity(1024);
-    let mut line_bytes = Vec::new();
-    let mut word_text = String::new();
-    let mut word_recs = Vec::new();
+    // Sized from the main file (a logical line or word per 12 or 6 bytes is typical), so the
+    // arenas rarely grow.
+    let size = r.texts.first().map_or(0, Vec::len);
+    let mut lines = Vec::with_capacity(size / 12 + 16);
+    let mut line_bytes = Vec::with_capacity(size);
+    let mut word_text = String::with_capacity(size / 2);
+    let mut word_recs = Vec::with_capacity(size / 6 + 16);
     while let Some(raw) = r.read_line() {
         let words_start = word_recs.len() as u32;
         // A lone brace (a third of all lines) gets no words: the parser reads `brace`.
@@ -975,6 +984,8 @@ fn tokenize(
     recs: &mut Vec<WordRec>,
 ) {
     let b = &line.text.b;
+    // Words start and end at ASCII bytes, so a valid line slices into valid words.
+    let line_str = std::str::from_utf8(b).ok();
     let ws = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
     let mut i = 0;
     loop {
@@ -1020,9 +1031,9 @@ fn tokenize(
             e = i;
         }
         let t0 = text.len() as u32;
-        match std::str::from_utf8(&b[s..e]) {
-            Ok(v) => text.push_str(v),
-            Err(_) => text.push_str(&String::from_utf8_lossy(&b[s..e])),
+        match line_str.and_then(|l| l.get(s..e)) {
+            Some(v) => text.push_str(v),
+            None => text.push_str(&String::from_utf8_lossy(&b[s..e])),
         }
         recs.push(WordRec {
             start: t0,

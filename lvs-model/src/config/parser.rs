@@ -134,6 +134,8 @@ pub(crate) struct State {
     pub scripts: Vec<VrrpScript>,
     pub script_ok: Vec<bool>,
     pub insts: Vec<InstB>,
+    /// Names in `insts`, for the duplicate check (a lookup, not a scan per instance).
+    pub inst_names: std::collections::HashSet<String>,
     pub syncs: Vec<(SyncGroup, Vec<(String, Location)>)>,
     pub vsgs: Vec<VirtualServerGroup>,
     pub vss: Vec<VsB>,
