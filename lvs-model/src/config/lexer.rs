@@ -307,7 +307,7 @@ impl<'a> Reader<'a> {
                 continue;
             }
             let rest = &text[cur.pos..];
-            let (line, adv) = match rest.iter().position(|&b| b == b'\n') {
+            let (line, adv) = match memchr::memchr(b'\n', rest) {
                 Some(i) => (&rest[..i], i + 1),
                 None => (rest, rest.len()),
             };
@@ -315,7 +315,7 @@ impl<'a> Reader<'a> {
             cur.pos += adv;
             self.steps += adv as u64 + 1;
             // fgets + strlen: an embedded NUL ends the line.
-            let line = match line.iter().position(|&b| b == 0) {
+            let line = match memchr::memchr(0, line) {
                 Some(i) => &line[..i],
                 None => line,
             };

@@ -82,12 +82,7 @@ impl SourceFile {
     fn new(name: String, text: String) -> Self {
         let mut line_starts = Vec::with_capacity(text.len() / 16 + 2);
         line_starts.push(0);
-        line_starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|&(_, b)| b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
+        line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
         SourceFile {
             name,
             text,
