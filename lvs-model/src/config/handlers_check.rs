@@ -12,6 +12,102 @@ use std::time::Duration;
 const TIMER_HZ: u64 = 1_000_000;
 const LVS_MAX_TIMEOUT: u64 = 86400 * 31;
 
+/// The timers a virtual server, its real servers and their checkers share (a checker inherits
+/// what it does not set from its real server, which inherits from its virtual server).
+#[derive(Clone, Copy)]
+enum Timer {
+    DelayLoop,
+    DelayBeforeRetry,
+    Warmup,
+    ConnectTimeout,
+}
+
+/// The block a [`TIMERS`] keyword is read in; indexes [`TimerSpec::messages`].
+#[derive(Clone, Copy)]
+enum Level {
+    Vs = 0,
+    Rs = 1,
+    Checker = 2,
+}
+
+/// A timer keyword: keepalived's range in microseconds (max 0 = TIMER_MAXIMUM), the same at
+/// every level, and its message for an invalid value at each level (`{}` = the value).
+struct TimerSpec {
+    keyword: &'static str,
+    timer: Timer,
+    min_us: u64,
+    max_us: u64,
+    messages: [&'static str; 3],
+}
+
+const TIMERS: [TimerSpec; 4] = [
+    TimerSpec {
+        keyword: "delay_loop",
+        timer: Timer::DelayLoop,
+        min_us: 1,
+        max_us: 0,
+        messages: [
+            "virtual server delay loop '{}' invalid - ignoring",
+            "real server delay_loop '{}' invalid - ignoring",
+            "delay_loop '{}' is invalid - ignoring",
+        ],
+    },
+    TimerSpec {
+        keyword: "delay_before_retry",
+        timer: Timer::DelayBeforeRetry,
+        min_us: 0,
+        max_us: 0,
+        messages: [
+            "virtual server delay before retry '{}' invalid - ignoring",
+            "real server delay_before_retry '{}' invalid - ignoring",
+            "Invalid delay_before_retry connection value '{}'",
+        ],
+    },
+    TimerSpec {
+        keyword: "warmup",
+        timer: Timer::Warmup,
+        min_us: 0,
+        max_us: 0,
+        messages: [
+            "virtual server warmup '{}' invalid - ignoring",
+            "real server warmup '{}' invalid - ignoring",
+            "Invalid warmup connection value '{}'",
+        ],
+    },
+    TimerSpec {
+        keyword: "connect_timeout",
+        timer: Timer::ConnectTimeout,
+        min_us: 1,
+        max_us: u32::MAX as u64,
+        messages: [
+            "virtual server connect_timeout '{}' invalid - ignoring",
+            "real server connect_timeout '{}' invalid - ignoring",
+            "connect_timeout {} invalid - ignoring",
+        ],
+    },
+];
+
+/// The [`Timer`] fields of a virtual server, real server or checker being built.
+trait Timers {
+    fn timer_mut(&mut self, t: Timer) -> &mut Option<Duration>;
+}
+
+macro_rules! impl_timers {
+    ($($ty:ty),*) => {$(
+        impl Timers for $ty {
+            fn timer_mut(&mut self, t: Timer) -> &mut Option<Duration> {
+                match t {
+                    Timer::DelayLoop => &mut self.delay_loop,
+                    Timer::DelayBeforeRetry => &mut self.delay_before_retry,
+                    Timer::Warmup => &mut self.warmup,
+                    Timer::ConnectTimeout => &mut self.connect_timeout,
+                }
+            }
+        }
+    )*};
+}
+impl_timers!(VsB, RsB, CheckerB);
+
 impl Parser<'_> {
     pub(crate) fn h_vs_header(&mut self, toks: &[Token]) -> Result<(), Exit> {
         let p1 = self.arg(toks, 1)?.clone();
@@ -77,6 +173,25 @@ impl Parser<'_> {
         Ok(())
     }
 
+    /// A [`TIMERS`] keyword read at `level`; false (nothing done) for any other keyword.
+    fn timer_setting(&mut self, level: Level, toks: &[Token]) -> Result<bool, Exit> {
+        let Some(spec) = TIMERS.iter().find(|s| s.keyword == toks[0].text) else {
+            return Ok(false);
+        };
+        let msg = spec.messages[level as usize];
+        if let Some(d) = self.timer_kw(toks, spec.min_us, spec.max_us, msg)? {
+            let timers: Option<&mut dyn Timers> = match level {
+                Level::Vs => self.st.vss.last_mut().map(|v| v as &mut dyn Timers),
+                Level::Rs => self.rs_mut().map(|r| r as &mut dyn Timers),
+                Level::Checker => self.ck().map(|c| c as &mut dyn Timers),
+            };
+            if let Some(t) = timers {
+                *t.timer_mut(spec.timer) = Some(d);
+            }
+        }
+        Ok(true)
+    }
+
     fn timer_kw(
         &mut self,
         toks: &[Token],
@@ -114,31 +229,11 @@ impl Parser<'_> {
     }
 
     pub(crate) fn h_vs(&mut self, toks: &[Token], line: &Line) -> Result<(), Exit> {
-        if self.st.vss.is_empty() {
+        if self.st.vss.is_empty() || self.timer_setting(Level::Vs, toks)? {
             return Ok(());
         }
         let kw = toks[0].text;
         match kw {
-            "delay_loop" => {
-                if let Some(d) = self.timer_kw(toks, 1, 0, "virtual server delay loop '{}' invalid - ignoring")? {
-                    self.vs_mut().delay_loop = Some(d);
-                }
-            }
-            "delay_before_retry" => {
-                if let Some(d) = self.timer_kw(toks, 0, 0, "virtual server delay before retry '{}' invalid - ignoring")? {
-                    self.vs_mut().delay_before_retry = Some(d);
-                }
-            }
-            "warmup" => {
-                if let Some(d) = self.timer_kw(toks, 0, 0, "virtual server warmup '{}' invalid - ignoring")? {
-                    self.vs_mut().warmup = Some(d);
-                }
-            }
-            "connect_timeout" => {
-                if let Some(d) = self.timer_kw(toks, 1, u32::MAX as u64, "virtual server connect_timeout '{}' invalid - ignoring")? {
-                    self.vs_mut().connect_timeout = Some(d);
-                }
-            }
             "retry" => {
                 let t = self.arg(toks, 1)?;
                 match self.read_unsigned(t, 1, u32::MAX as u64, false) {
@@ -282,7 +377,7 @@ impl Parser<'_> {
     }
 
     pub(crate) fn h_rs(&mut self, toks: &[Token]) -> Result<(), Exit> {
-        if self.rs_mut().is_none() {
+        if self.rs_mut().is_none() || self.timer_setting(Level::Rs, toks)? {
             return Ok(());
         }
         let kw = toks[0].text;
@@ -367,40 +462,6 @@ impl Parser<'_> {
                     ),
                 }
             }
-            "delay_before_retry" => {
-                if let Some(d) = self.timer_kw(
-                    toks,
-                    0,
-                    0,
-                    "real server delay_before_retry '{}' invalid - ignoring",
-                )? {
-                    self.rs_mut().unwrap().delay_before_retry = Some(d);
-                }
-            }
-            "warmup" => {
-                if let Some(d) =
-                    self.timer_kw(toks, 0, 0, "real server warmup '{}' invalid - ignoring")?
-                {
-                    self.rs_mut().unwrap().warmup = Some(d);
-                }
-            }
-            "connect_timeout" => {
-                if let Some(d) = self.timer_kw(
-                    toks,
-                    1,
-                    u32::MAX as u64,
-                    "real server connect_timeout '{}' invalid - ignoring",
-                )? {
-                    self.rs_mut().unwrap().connect_timeout = Some(d);
-                }
-            }
-            "delay_loop" => {
-                if let Some(d) =
-                    self.timer_kw(toks, 1, 0, "real server delay_loop '{}' invalid - ignoring")?
-                {
-                    self.rs_mut().unwrap().delay_loop = Some(d);
-                }
-            }
             "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "MISC_CHECK" => {
                 let (kind, default_retry, dbr) = match kw {
                     "TCP_CHECK" => (CheckerKind::Tcp, 1, Some(Duration::from_secs(1))),
@@ -461,7 +522,7 @@ impl Parser<'_> {
     }
 
     pub(crate) fn h_checker(&mut self, blk: Blk, toks: &[Token], line: &Line) -> Result<(), Exit> {
-        if self.ck().is_none() {
+        if self.ck().is_none() || self.timer_setting(Level::Checker, toks)? {
             return Ok(());
         }
         let kw = toks[0].text;
@@ -505,16 +566,6 @@ impl Parser<'_> {
                     ),
                 }
             }
-            "connect_timeout" => {
-                if let Some(d) = self.timer_kw(
-                    toks,
-                    1,
-                    u32::MAX as u64,
-                    "connect_timeout {} invalid - ignoring",
-                )? {
-                    self.ck().unwrap().connect_timeout = Some(d);
-                }
-            }
             "retry" => {
                 let t = self.arg(toks, 1)?;
                 match self.read_unsigned(t, 0, u32::MAX as u64, true) {
@@ -543,30 +594,6 @@ impl Parser<'_> {
                         "invalid-value",
                         format!("Invalid nb_get_retry value '{}'", t.text),
                     ),
-                }
-            }
-            "delay_before_retry" => {
-                if let Some(d) = self.timer_kw(
-                    toks,
-                    0,
-                    0,
-                    "Invalid delay_before_retry connection value '{}'",
-                )? {
-                    self.ck().unwrap().delay_before_retry = Some(d);
-                }
-            }
-            "warmup" => {
-                if let Some(d) =
-                    self.timer_kw(toks, 0, 0, "Invalid warmup connection value '{}'")?
-                {
-                    self.ck().unwrap().warmup = Some(d);
-                }
-            }
-            "delay_loop" => {
-                if let Some(d) =
-                    self.timer_kw(toks, 1, 0, "delay_loop '{}' is invalid - ignoring")?
-                {
-                    self.ck().unwrap().delay_loop = Some(d);
                 }
             }
             "alpha" => self.ck().unwrap().alpha = Some(true),
