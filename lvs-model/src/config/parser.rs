@@ -665,22 +665,15 @@ impl<'l> Parser<'l> {
         ignore_error: bool,
     ) -> Result<u64, Option<u64>> {
         let s = tok.text;
-        let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-        let (neg, digits_src) = match t.as_bytes().first() {
-            Some(b'-') => (true, &t[1..]),
-            Some(b'+') => (false, &t[1..]),
-            _ => (false, t),
-        };
-        let nd = digits_src.bytes().take_while(u8::is_ascii_digit).count();
-        let junk = if nd == 0 {
-            !t.is_empty()
-        } else {
-            nd < digits_src.len()
-        };
-        let val: Option<u64> = if nd == 0 {
+        let NumberWord {
+            negative: neg,
+            digits,
+            junk,
+        } = number_word(s);
+        let val: Option<u64> = if digits.is_empty() {
             Some(0)
         } else {
-            digits_src[..nd].parse::<u64>().ok()
+            digits.parse::<u64>().ok()
         };
         let msg = if neg {
             format!("negative number '{s}'")
@@ -710,22 +703,16 @@ impl<'l> Parser<'l> {
         ignore_error: bool,
     ) -> Result<i64, Option<i64>> {
         let s = tok.text;
-        let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-        let (sign, digits_src) = match t.as_bytes().first() {
-            Some(b'-') => (-1i64, &t[1..]),
-            Some(b'+') => (1, &t[1..]),
-            _ => (1, t),
-        };
-        let nd = digits_src.bytes().take_while(u8::is_ascii_digit).count();
-        let junk = if nd == 0 {
-            !t.is_empty()
-        } else {
-            nd < digits_src.len()
-        };
-        let val: Option<i64> = if nd == 0 {
+        let NumberWord {
+            negative,
+            digits,
+            junk,
+        } = number_word(s);
+        let sign = if negative { -1i64 } else { 1 };
+        let val: Option<i64> = if digits.is_empty() {
             Some(0)
         } else {
-            digits_src[..nd].parse::<i64>().ok().map(|v| v * sign)
+            digits.parse::<i64>().ok().map(|v| v * sign)
         };
         let msg = if junk {
             format!("invalid number '{s}'")
@@ -866,6 +853,34 @@ fn first_token<'t>(lx: &Lexed, words: &[Token<'t>]) -> Token<'t> {
             col: lx.line.col0,
             len: 1,
         },
+    }
+}
+
+/// A number word as `strtoul`/`strtol` see it: leading blanks skipped, one optional sign, then
+/// the run of digits; `junk` when anything follows the digits (or no digit follows a sign).
+struct NumberWord<'a> {
+    negative: bool,
+    digits: &'a str,
+    junk: bool,
+}
+
+fn number_word(s: &str) -> NumberWord<'_> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (negative, digits_src) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let nd = digits_src.bytes().take_while(u8::is_ascii_digit).count();
+    let junk = if nd == 0 {
+        !t.is_empty()
+    } else {
+        nd < digits_src.len()
+    };
+    NumberWord {
+        negative,
+        digits: &digits_src[..nd],
+        junk,
     }
 }
 
