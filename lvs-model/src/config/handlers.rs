@@ -26,7 +26,7 @@ pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
 }
 
 /// `port_str` of alloc_vs/alloc_rs: a port made only of zeros counts as no port.
-pub(crate) fn port_or_none(p: Option<&Token>) -> Option<&Token> {
+pub(crate) fn port_or_none<'a, 'w>(p: Option<&'a Token<'w>>) -> Option<&'a Token<'w>> {
     p.filter(|t| !t.text.trim_start_matches('0').is_empty())
 }
 
@@ -151,7 +151,7 @@ impl Parser<'_> {
     // ---- top level ------------------------------------------------------------------------
 
     fn h_root(&mut self, toks: &[Token], line: &Line) -> Result<(), Exit> {
-        match (self.pass, toks[0].text.as_str()) {
+        match (self.pass, toks[0].text) {
             (_, "global_defs") => {
                 self.st.global.location = Some(self.loc());
                 Ok(())
@@ -167,8 +167,8 @@ impl Parser<'_> {
                     self.skip_block();
                     return Ok(());
                 }
-                let name = toks[1].text.clone();
-                if self.st.insts.iter().any(|i| i.name == name) {
+                let name = toks[1].text.to_string();
+                if self.st.inst_names.contains(&name) {
                     self.err(
                         Some(&toks[1]),
                         Effect::ItemDropped,
@@ -185,11 +185,12 @@ impl Parser<'_> {
                     skip_check_adv_addr: g.skip_check_adv_addr.then_some(true),
                     ..InstB::default()
                 };
+                self.st.inst_names.insert(inst.name.clone());
                 self.st.insts.push(inst);
                 Ok(())
             }
             (Pass::Vrrp, "vrrp_script") => {
-                let name = self.arg(toks, 1)?.text.clone();
+                let name = self.arg(toks, 1)?.text.to_string();
                 self.st.scripts.push(VrrpScript {
                     name,
                     script: String::new(),
@@ -217,7 +218,7 @@ impl Parser<'_> {
                     self.skip_block();
                     return Ok(());
                 }
-                let name = toks[1].text.clone();
+                let name = toks[1].text.to_string();
                 if self.st.syncs.iter().any(|(g, _)| g.name == name) {
                     self.err(
                         Some(&toks[1]),
@@ -243,7 +244,7 @@ impl Parser<'_> {
             }
             (Pass::Check, "virtual_server") => self.h_vs_header(toks),
             (Pass::Check, "virtual_server_group") => {
-                let name = self.arg(toks, 1)?.text.clone();
+                let name = self.arg(toks, 1)?.text.to_string();
                 let loc = self.loc();
                 let mut vb = vec![toks[0].clone()];
                 vb.extend(toks.iter().skip(2).cloned());
@@ -260,7 +261,7 @@ impl Parser<'_> {
                         name,
                         entries: items
                             .into_iter()
-                            .map(|(_, t)| t.into_iter().map(|t| t.text).collect())
+                            .map(|(_, t)| t.into_iter().map(|t| t.text.to_string()).collect())
                             .collect(),
                         location: loc,
                     });
@@ -292,10 +293,10 @@ impl Parser<'_> {
     fn flag(&mut self, toks: &[Token], what: &str) -> Option<bool> {
         match toks.get(1) {
             None => Some(true),
-            Some(t) => match true_false(&t.text) {
+            Some(t) => match true_false(t.text) {
                 Some(b) => Some(b),
                 None => {
-                    let v = t.text.clone();
+                    let v = t.text.to_string();
                     self.err(
                         Some(t),
                         Effect::Ignored,
@@ -309,11 +310,11 @@ impl Parser<'_> {
     }
 
     fn h_global(&mut self, toks: &[Token]) -> Result<(), Exit> {
-        let kw = toks[0].text.as_str();
+        let kw = toks[0].text;
         let g = &mut self.st.global;
         match kw {
             "router_id" => match toks.get(1) {
-                Some(t) => g.router_id = Some(t.text.clone()),
+                Some(t) => g.router_id = Some(t.text.to_string()),
                 None => self.err(
                     Some(&toks[0]),
                     Effect::Ignored,
@@ -322,7 +323,7 @@ impl Parser<'_> {
                 ),
             },
             "notification_email_from" => match toks.get(1) {
-                Some(t) => g.notification_email_from = Some(t.text.clone()),
+                Some(t) => g.notification_email_from = Some(t.text.to_string()),
                 None => self.err(
                     Some(&toks[0]),
                     Effect::Ignored,
@@ -344,20 +345,20 @@ impl Parser<'_> {
                     self.st
                         .global
                         .notification_email
-                        .extend(t.into_iter().map(|t| t.text));
+                        .extend(t.into_iter().map(|t| t.text.to_string()));
                 }
             }
             "smtp_server" => {
                 let host = self.arg(toks, 1)?.clone();
                 let port_tok = toks.get(2).cloned().unwrap_or(Token {
-                    text: "25".into(),
+                    text: "25",
                     col: host.col,
                     len: host.len,
                 });
-                let looks_ip = !host.text.contains(['-', '/']) && parse_ip(&host.text).is_some();
+                let looks_ip = !host.text.contains(['-', '/']) && parse_ip(host.text).is_some();
                 if looks_ip {
-                    match self.stosockaddr(&host.text, Some(&port_tok)) {
-                        Some((_, p)) => self.st.global.smtp_server = Some((host.text.clone(), p)),
+                    match self.stosockaddr(host.text, Some(&port_tok)) {
+                        Some((_, p)) => self.st.global.smtp_server = Some((host.text.to_string(), p)),
                         None => self.err(
                             Some(&host),
                             Effect::Ignored,
@@ -367,7 +368,7 @@ impl Parser<'_> {
                     }
                 } else {
                     let port = port_tok.text.parse::<u16>().unwrap_or(25);
-                    self.st.global.smtp_server = Some((host.text.clone(), port));
+                    self.st.global.smtp_server = Some((host.text.to_string(), port));
                     self.note(
                         Some(&host),
                         "host-dependent",
@@ -399,7 +400,7 @@ impl Parser<'_> {
             }
             "enable_script_security" => g.enable_script_security = true,
             "script_user" => {
-                let u = self.arg(toks, 1)?.text.clone();
+                let u = self.arg(toks, 1)?.text.to_string();
                 self.st.global.script_user = Some(u);
             }
             "dynamic_interfaces" => g.dynamic_interfaces = true,
@@ -531,7 +532,7 @@ impl Parser<'_> {
             }
             "vrrp_mcast_group4" => {
                 let t = self.arg(toks, 1)?;
-                match parse_ip(&t.text) {
+                match parse_ip(t.text) {
                     None => self.err(Some(t), Effect::Ignored, "invalid-address", format!("Can't parse vrrp_mcast_group4 [{}]. Skipping", t.text)),
                     Some(IpAddr::V6(_)) => self.err(Some(t), Effect::Ignored, "invalid-address", format!("vrrp_mcast_group4 [{}] is not IPv4. Skipping", t.text)),
                     Some(IpAddr::V4(a)) if !a.is_multicast() => self.err(Some(t), Effect::Ignored, "invalid-address", format!("vrrp_mcast_group4 [{}] is not multicast. Skipping", t.text)),
@@ -546,15 +547,15 @@ impl Parser<'_> {
                 "this keepalived build has no iptables support and uses nftables instead",
             ),
             "lvs_sync_daemon" => {
-                let ifname = self.arg(toks, 1)?.text.clone();
-                let inst = toks.get(2).map(|t| t.text.clone()).filter(|s| s != "id");
+                let ifname = self.arg(toks, 1)?.text.to_string();
+                let inst = toks.get(2).map(|t| t.text.to_string()).filter(|s| s != "id");
                 self.st.global.lvs.sync_daemon = Some((ifname, inst));
                 self.not_simulated(toks);
             }
             "lvs_timeouts" => {
                 let mut i = 1;
                 while i < toks.len() {
-                    let which = toks[i].text.clone();
+                    let which = toks[i].text.to_string();
                     let Some(v) = toks.get(i + 1).cloned() else {
                         self.err(Some(&toks[i]), Effect::Ignored, "invalid-value", format!("No value specified for lvs_timeout {which} - ignoring"));
                         break;
@@ -590,10 +591,10 @@ impl Parser<'_> {
 
 /// Notify-style script keyword: re-tokenised from the raw line with quotes and escapes.
 pub(crate) fn script_args(p: &mut Parser<'_>, line: &Line, toks: &[Token]) -> Option<NotifyScript> {
-    let raw = line.text.as_string();
+    let raw = p.input.line_text(line);
     let rest = raw
         .trim_start()
-        .strip_prefix(toks[0].text.as_str())
+        .strip_prefix(toks[0].text)
         .unwrap_or("")
         .to_string();
     match tokenize_quoted(&rest) {

@@ -12,15 +12,113 @@ use std::time::Duration;
 const TIMER_HZ: u64 = 1_000_000;
 const LVS_MAX_TIMEOUT: u64 = 86400 * 31;
 
+/// The timers a virtual server, its real servers and their checkers share (a checker inherits
+/// what it does not set from its real server, which inherits from its virtual server).
+#[derive(Clone, Copy)]
+enum Timer {
+    DelayLoop,
+    DelayBeforeRetry,
+    Warmup,
+    ConnectTimeout,
+}
+
+/// The block a [`TIMERS`] keyword is read in; indexes [`TimerSpec::messages`].
+#[derive(Clone, Copy)]
+enum Level {
+    Vs = 0,
+    Rs = 1,
+    Checker = 2,
+}
+
+/// A timer keyword: keepalived's range in microseconds (max 0 = TIMER_MAXIMUM), the same at
+/// every level, and its message for an invalid value at each level (`{}` = the value).
+struct TimerSpec {
+    keyword: &'static str,
+    timer: Timer,
+    min_us: u64,
+    max_us: u64,
+    messages: [&'static str; 3],
+}
+
+const TIMERS: [TimerSpec; 4] = [
+    TimerSpec {
+        keyword: "delay_loop",
+        timer: Timer::DelayLoop,
+        min_us: 1,
+        max_us: 0,
+        messages: [
+            "virtual server delay loop '{}' invalid - ignoring",
+            "real server delay_loop '{}' invalid - ignoring",
+            "delay_loop '{}' is invalid - ignoring",
+        ],
+    },
+    TimerSpec {
+        keyword: "delay_before_retry",
+        timer: Timer::DelayBeforeRetry,
+        min_us: 0,
+        max_us: 0,
+        messages: [
+            "virtual server delay before retry '{}' invalid - ignoring",
+            "real server delay_before_retry '{}' invalid - ignoring",
+            "Invalid delay_before_retry connection value '{}'",
+        ],
+    },
+    TimerSpec {
+        keyword: "warmup",
+        timer: Timer::Warmup,
+        min_us: 0,
+        max_us: 0,
+        messages: [
+            "virtual server warmup '{}' invalid - ignoring",
+            "real server warmup '{}' invalid - ignoring",
+            "Invalid warmup connection value '{}'",
+        ],
+    },
+    TimerSpec {
+        keyword: "connect_timeout",
+        timer: Timer::ConnectTimeout,
+        min_us: 1,
+        max_us: u32::MAX as u64,
+        messages: [
+            "virtual server connect_timeout '{}' invalid - ignoring",
+            "real server connect_timeout '{}' invalid - ignoring",
+            "connect_timeout {} invalid - ignoring",
+        ],
+    },
+];
+
+/// The [`Timer`] fields of a virtual server, real server or checker being built.
+trait Timers {
+    fn timer_mut(&mut self, t: Timer) -> &mut Option<Duration>;
+}
+
+macro_rules! impl_timers {
+    ($($ty:ty),*) => {$(
+        impl Timers for $ty {
+            fn timer_mut(&mut self, t: Timer) -> &mut Option<Duration> {
+                match t {
+                    Timer::DelayLoop => &mut self.delay_loop,
+                    Timer::DelayBeforeRetry => &mut self.delay_before_retry,
+                    Timer::Warmup => &mut self.warmup,
+                    Timer::ConnectTimeout => &mut self.connect_timeout,
+                }
+            }
+        }
+    )*};
+}
+impl_timers!(VsB, RsB, CheckerB);
+
 impl Parser<'_> {
     pub(crate) fn h_vs_header(&mut self, toks: &[Token]) -> Result<(), Exit> {
         let p1 = self.arg(toks, 1)?.clone();
         let p2 = toks.get(2).cloned();
-        let address = match p1.text.as_str() {
-            "group" => VirtualServerAddress::Group(p2.map(|t| t.text).unwrap_or_default()),
+        let address = match p1.text {
+            "group" => {
+                VirtualServerAddress::Group(p2.map(|t| t.text.to_string()).unwrap_or_default())
+            }
             "fwmark" => {
                 let t = p2.unwrap_or(Token {
-                    text: String::new(),
+                    text: "",
                     col: p1.col,
                     len: 1,
                 });
@@ -75,6 +173,25 @@ impl Parser<'_> {
         Ok(())
     }
 
+    /// A [`TIMERS`] keyword read at `level`; false (nothing done) for any other keyword.
+    fn timer_setting(&mut self, level: Level, toks: &[Token]) -> Result<bool, Exit> {
+        let Some(spec) = TIMERS.iter().find(|s| s.keyword == toks[0].text) else {
+            return Ok(false);
+        };
+        let msg = spec.messages[level as usize];
+        if let Some(d) = self.timer_kw(toks, spec.min_us, spec.max_us, msg)? {
+            let timers: Option<&mut dyn Timers> = match level {
+                Level::Vs => self.st.vss.last_mut().map(|v| v as &mut dyn Timers),
+                Level::Rs => self.rs_mut().map(|r| r as &mut dyn Timers),
+                Level::Checker => self.ck().map(|c| c as &mut dyn Timers),
+            };
+            if let Some(t) = timers {
+                *t.timer_mut(spec.timer) = Some(d);
+            }
+        }
+        Ok(true)
+    }
+
     fn timer_kw(
         &mut self,
         toks: &[Token],
@@ -90,7 +207,7 @@ impl Parser<'_> {
                     Some(t),
                     Effect::Ignored,
                     "invalid-value",
-                    msg.replace("{}", &t.text),
+                    msg.replace("{}", t.text),
                 );
                 Ok(None)
             }
@@ -99,7 +216,7 @@ impl Parser<'_> {
 
     fn lb_kind(&mut self, toks: &[Token], s_type: &str) -> Result<Option<LbKind>, Exit> {
         let t = self.arg(toks, 1)?;
-        Ok(match t.text.as_str() {
+        Ok(match t.text {
             "NAT" => Some(LbKind::Nat),
             "DR" => Some(LbKind::Dr),
             "TUN" => Some(LbKind::Tun),
@@ -112,31 +229,11 @@ impl Parser<'_> {
     }
 
     pub(crate) fn h_vs(&mut self, toks: &[Token], line: &Line) -> Result<(), Exit> {
-        if self.st.vss.is_empty() {
+        if self.st.vss.is_empty() || self.timer_setting(Level::Vs, toks)? {
             return Ok(());
         }
-        let kw = toks[0].text.as_str();
+        let kw = toks[0].text;
         match kw {
-            "delay_loop" => {
-                if let Some(d) = self.timer_kw(toks, 1, 0, "virtual server delay loop '{}' invalid - ignoring")? {
-                    self.vs_mut().delay_loop = Some(d);
-                }
-            }
-            "delay_before_retry" => {
-                if let Some(d) = self.timer_kw(toks, 0, 0, "virtual server delay before retry '{}' invalid - ignoring")? {
-                    self.vs_mut().delay_before_retry = Some(d);
-                }
-            }
-            "warmup" => {
-                if let Some(d) = self.timer_kw(toks, 0, 0, "virtual server warmup '{}' invalid - ignoring")? {
-                    self.vs_mut().warmup = Some(d);
-                }
-            }
-            "connect_timeout" => {
-                if let Some(d) = self.timer_kw(toks, 1, u32::MAX as u64, "virtual server connect_timeout '{}' invalid - ignoring")? {
-                    self.vs_mut().connect_timeout = Some(d);
-                }
-            }
             "retry" => {
                 let t = self.arg(toks, 1)?;
                 match self.read_unsigned(t, 1, u32::MAX as u64, false) {
@@ -146,7 +243,7 @@ impl Parser<'_> {
             }
             "lb_algo" | "lvs_sched" => {
                 let t = self.arg(toks, 1)?;
-                match LbAlgo::parse(&t.text) {
+                match LbAlgo::parse(t.text) {
                     Some(a) => self.vs_mut().lb_algo = Some(a),
                     None => self.err_help(Some(t), Effect::Defaulted, "lb-algo", format!("Invalid lvs_scheduler '{}' - ignoring", t.text), "schedulers are lower-case (rr, wrr, lc, wlc, ...); keepalived then uses wlc"),
                 }
@@ -212,7 +309,7 @@ impl Parser<'_> {
             "inhibit_on_failure" => {
                 let b = match toks.get(1) {
                     None => Some(true),
-                    Some(t) => true_false(&t.text),
+                    Some(t) => true_false(t.text),
                 };
                 match b {
                     Some(b) => self.vs_mut().inhibit = Some(b),
@@ -232,9 +329,9 @@ impl Parser<'_> {
             "sorry_server" => {
                 let ip = self.arg(toks, 1)?.clone();
                 let pt = port_or_none(toks.get(2)).cloned();
-                match self.stosockaddr(&ip.text, pt.as_ref()) {
+                match self.stosockaddr(ip.text, pt.as_ref()) {
                     Some((a, p)) => self.vs_mut().sorry = Some((a, p)),
-                    None => self.err(Some(&ip), Effect::ItemDropped, "sorry-server", format!("Invalid sorry server ip address/port {}/{} - skipping", ip.text, toks.get(2).map(|t| t.text.as_str()).unwrap_or("(null)"))),
+                    None => self.err(Some(&ip), Effect::ItemDropped, "sorry-server", format!("Invalid sorry server ip address/port {}/{} - skipping", ip.text, toks.get(2).map(|t| t.text).unwrap_or("(null)"))),
                 }
             }
             "sorry_server_inhibit" => self.vs_mut().sorry_inhibit = true,
@@ -247,20 +344,20 @@ impl Parser<'_> {
             "alpha" => self.vs_mut().alpha = true,
             "omega" => self.vs_mut().omega = true,
             "virtualhost" => {
-                let v = self.arg(toks, 1)?.text.clone();
+                let v = self.arg(toks, 1)?.text.to_string();
                 self.vs_mut().virtualhost = Some(v);
             }
             "real_server" => {
                 let ip = self.arg(toks, 1)?.clone();
                 let port_tok = toks.get(2);
                 let pt = port_or_none(port_tok).cloned();
-                match self.stosockaddr(&ip.text, pt.as_ref()) {
+                match self.stosockaddr(ip.text, pt.as_ref()) {
                     Some((addr, port)) => {
                         let loc = self.loc();
                         self.vs_mut().rs.push(RsB { addr: Some(addr), port, loc, ..RsB::default() });
                     }
                     None => {
-                        let p = port_tok.map(|t| t.text.as_str()).unwrap_or("(null)").to_string();
+                        let p = port_tok.map(|t| t.text).unwrap_or("(null)").to_string();
                         self.err_help(Some(&ip), Effect::ItemDropped, "rs-invalid", format!("Invalid real server ip address/port {}/{p} - skipping", ip.text), "the whole real_server block is skipped");
                         self.skip_sublevel = -1;
                     }
@@ -280,10 +377,10 @@ impl Parser<'_> {
     }
 
     pub(crate) fn h_rs(&mut self, toks: &[Token]) -> Result<(), Exit> {
-        if self.rs_mut().is_none() {
+        if self.rs_mut().is_none() || self.timer_setting(Level::Rs, toks)? {
             return Ok(());
         }
-        let kw = toks[0].text.as_str();
+        let kw = toks[0].text;
         match kw {
             "weight" => {
                 let t = self.arg(toks, 1)?;
@@ -328,7 +425,7 @@ impl Parser<'_> {
             "inhibit_on_failure" => {
                 let b = match toks.get(1) {
                     None => Some(true),
-                    Some(t) => true_false(&t.text),
+                    Some(t) => true_false(t.text),
                 };
                 match b {
                     Some(b) => self.rs_mut().unwrap().inhibit = Some(b),
@@ -363,40 +460,6 @@ impl Parser<'_> {
                         "invalid-value",
                         format!("retry value invalid - {}", t.text),
                     ),
-                }
-            }
-            "delay_before_retry" => {
-                if let Some(d) = self.timer_kw(
-                    toks,
-                    0,
-                    0,
-                    "real server delay_before_retry '{}' invalid - ignoring",
-                )? {
-                    self.rs_mut().unwrap().delay_before_retry = Some(d);
-                }
-            }
-            "warmup" => {
-                if let Some(d) =
-                    self.timer_kw(toks, 0, 0, "real server warmup '{}' invalid - ignoring")?
-                {
-                    self.rs_mut().unwrap().warmup = Some(d);
-                }
-            }
-            "connect_timeout" => {
-                if let Some(d) = self.timer_kw(
-                    toks,
-                    1,
-                    u32::MAX as u64,
-                    "real server connect_timeout '{}' invalid - ignoring",
-                )? {
-                    self.rs_mut().unwrap().connect_timeout = Some(d);
-                }
-            }
-            "delay_loop" => {
-                if let Some(d) =
-                    self.timer_kw(toks, 1, 0, "real server delay_loop '{}' invalid - ignoring")?
-                {
-                    self.rs_mut().unwrap().delay_loop = Some(d);
                 }
             }
             "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "MISC_CHECK" => {
@@ -459,14 +522,14 @@ impl Parser<'_> {
     }
 
     pub(crate) fn h_checker(&mut self, blk: Blk, toks: &[Token], line: &Line) -> Result<(), Exit> {
-        if self.ck().is_none() {
+        if self.ck().is_none() || self.timer_setting(Level::Checker, toks)? {
             return Ok(());
         }
-        let kw = toks[0].text.as_str();
+        let kw = toks[0].text;
         match kw {
             "connect_ip" | "bindto" => {
                 let t = self.arg(toks, 1)?;
-                match parse_ip(&t.text) {
+                match parse_ip(t.text) {
                     Some(a) => {
                         let c = self.ck().unwrap();
                         if kw == "connect_ip" {
@@ -503,16 +566,6 @@ impl Parser<'_> {
                     ),
                 }
             }
-            "connect_timeout" => {
-                if let Some(d) = self.timer_kw(
-                    toks,
-                    1,
-                    u32::MAX as u64,
-                    "connect_timeout {} invalid - ignoring",
-                )? {
-                    self.ck().unwrap().connect_timeout = Some(d);
-                }
-            }
             "retry" => {
                 let t = self.arg(toks, 1)?;
                 match self.read_unsigned(t, 0, u32::MAX as u64, true) {
@@ -543,30 +596,6 @@ impl Parser<'_> {
                     ),
                 }
             }
-            "delay_before_retry" => {
-                if let Some(d) = self.timer_kw(
-                    toks,
-                    0,
-                    0,
-                    "Invalid delay_before_retry connection value '{}'",
-                )? {
-                    self.ck().unwrap().delay_before_retry = Some(d);
-                }
-            }
-            "warmup" => {
-                if let Some(d) =
-                    self.timer_kw(toks, 0, 0, "Invalid warmup connection value '{}'")?
-                {
-                    self.ck().unwrap().warmup = Some(d);
-                }
-            }
-            "delay_loop" => {
-                if let Some(d) =
-                    self.timer_kw(toks, 1, 0, "delay_loop '{}' is invalid - ignoring")?
-                {
-                    self.ck().unwrap().delay_loop = Some(d);
-                }
-            }
             "alpha" => self.ck().unwrap().alpha = Some(true),
             "log_all_failures" => self.ck().unwrap().log_all_failures = true,
             "url" => {
@@ -580,16 +609,16 @@ impl Parser<'_> {
                 }
             }
             "virtualhost" => {
-                let v = self.arg(toks, 1)?.text.clone();
+                let v = self.arg(toks, 1)?.text.to_string();
                 if let Some(CheckerKind::Http(h)) = &mut self.ck().unwrap().kind {
                     h.virtualhost = Some(v);
                 }
             }
             "http_protocol" => {
                 let v = self.arg(toks, 1)?.clone();
-                if matches!(v.text.as_str(), "1.0" | "1.1" | "1.0C" | "1.0c") {
+                if matches!(v.text, "1.0" | "1.1" | "1.0C" | "1.0c") {
                     if let Some(CheckerKind::Http(h)) = &mut self.ck().unwrap().kind {
-                        h.http_protocol = Some(v.text.clone());
+                        h.http_protocol = Some(v.text.to_string());
                     }
                 } else {
                     self.err(
@@ -635,7 +664,7 @@ impl Parser<'_> {
     }
 
     pub(crate) fn h_url(&mut self, toks: &[Token]) -> Result<(), Exit> {
-        let kw = toks[0].text.as_str();
+        let kw = toks[0].text;
         let arg = if kw == "status_code" {
             None
         } else {
@@ -651,11 +680,11 @@ impl Parser<'_> {
                 return Ok(());
             };
             match kw {
-                "path" => u.path = arg.unwrap().text,
-                "virtualhost" => u.virtualhost = Some(arg.unwrap().text),
+                "path" => u.path = arg.unwrap().text.to_string(),
+                "virtualhost" => u.virtualhost = Some(arg.unwrap().text.to_string()),
                 "digest" => {
                     let t = arg.unwrap();
-                    let d = t.text.clone();
+                    let d = t.text.to_string();
                     if u.digest.is_some() {
                         errs.push((t, format!("Digest '{d}' is a duplicate")));
                     } else if d.len() != 32 {
@@ -674,7 +703,7 @@ impl Parser<'_> {
                 }
                 "status_code" => {
                     for t in &toks[1..] {
-                        let s = t.text.as_str();
+                        let s = t.text;
                         let parse = |x: &str| -> Option<u16> { x.parse::<u16>().ok() };
                         let (a, b) = match s.split_once('-') {
                             Some((a, b)) => (parse(a), parse(b)),

@@ -34,7 +34,7 @@ impl Parser<'_> {
     fn opt_flag(&mut self, toks: &[Token], what: &str) -> Option<bool> {
         match toks.get(1) {
             None => Some(true),
-            Some(t) => match true_false(&t.text) {
+            Some(t) => match true_false(t.text) {
                 Some(b) => Some(b),
                 None => {
                     let n = self.inst_name();
@@ -54,12 +54,12 @@ impl Parser<'_> {
         if self.st.insts.is_empty() {
             return Ok(());
         }
-        let kw = toks[0].text.as_str();
+        let kw = toks[0].text;
         let name = self.inst_name();
         match kw {
             "state" => {
                 let t = self.arg(toks, 1)?;
-                match t.text.as_str() {
+                match t.text {
                     "MASTER" => self.cur_inst().unwrap().want_master = Some(true),
                     "BACKUP" => {
                         if self.st.insts.last().unwrap().want_master == Some(true) {
@@ -98,7 +98,7 @@ impl Parser<'_> {
                         format!("Interface name '{}' too long - ignoring", t.text),
                     );
                 } else {
-                    self.cur_inst().unwrap().interface = Some(t.text.clone());
+                    self.cur_inst().unwrap().interface = Some(t.text.to_string());
                 }
             }
             "virtual_router_id" => {
@@ -256,7 +256,7 @@ impl Parser<'_> {
                 if kw == "unicast_src_ip" {
                     self.cur_inst().unwrap().unicast_configured = true;
                 }
-                match parse_ip(&t.text) {
+                match parse_ip(t.text) {
                     None => self.err(Some(t), Effect::Ignored, "invalid-address", format!("Configuration error: VRRP instance[{name}] malformed src address[{}]. Skipping...", t.text)),
                     Some(a) => {
                         let i = self.cur_inst().unwrap();
@@ -282,7 +282,7 @@ impl Parser<'_> {
                 for (l, item) in self.value_block(toks) {
                     self.cur = Some(l);
                     let t = &item[0];
-                    match parse_ip(&t.text) {
+                    match parse_ip(t.text) {
                         None => self.err(Some(t), Effect::ItemDropped, "invalid-address", format!("Configuration error: VRRP instance[{name}] malformed unicast peer address[{}]. Skipping...", t.text)),
                         Some(a) => {
                             let i = self.cur_inst().unwrap();
@@ -309,7 +309,7 @@ impl Parser<'_> {
             "track_interface" => {
                 for (l, item) in self.value_block(toks) {
                     self.cur = Some(l);
-                    let n = item[0].text.clone();
+                    let n = item[0].text.to_string();
                     let mut weight = 0;
                     let mut reverse = false;
                     if item.len() >= 2 {
@@ -517,7 +517,7 @@ impl Parser<'_> {
                         ];
                         let dest = item
                             .iter()
-                            .find(|t| !types.contains(&t.text.as_str()))
+                            .find(|t| !types.contains(&t.text))
                             .unwrap_or(&item[0])
                             .clone();
                         self.warn(Some(&dest), Effect::Ignored, "route", format!("Warning - cannot track route {} with no interface specified, not tracking", dest.text));
@@ -530,7 +530,7 @@ impl Parser<'_> {
     }
 
     fn track_script_item(&mut self, owner: &str, item: &[Token]) -> Option<TrackScript> {
-        let n = item[0].text.clone();
+        let n = item[0].text.to_string();
         let idx = self
             .st
             .scripts
@@ -582,7 +582,7 @@ impl Parser<'_> {
                 Err(_) => self.err(Some(&w), Effect::Ignored, "track-script", format!("({owner}) track script {n}: weight must be between [-253..253] inclusive, ignoring...")),
             }
             if let Some(r) = item.get(3) {
-                match r.text.as_str() {
+                match r.text {
                     "reverse" => reverse = true,
                     "noreverse" => reverse = false,
                     o => {
@@ -609,7 +609,7 @@ impl Parser<'_> {
     /// One `virtual_ipaddress` line (keepalived's `alloc_ipaddress` + `alloc_vrrp_vip`).
     fn vip_item(&mut self, item: &[Token], main_list: bool) {
         let name = self.inst_name();
-        let s = item[0].text.clone();
+        let s = item[0].text.to_string();
         let is6 = s.contains(':');
         let maxp: u64 = if is6 { 128 } else { 32 };
         let (addr_s, mut prefix) = match s.find('/') {
@@ -618,7 +618,7 @@ impl Parser<'_> {
         };
         if prefix.is_some() {
             let ptok = Token {
-                text: s[addr_s.len() + 1..].to_string(),
+                text: &s[addr_s.len() + 1..],
                 col: item[0].col + addr_s.len() as u32 + 1,
                 len: (s.len() - addr_s.len() - 1).max(1) as u32,
             };
@@ -659,7 +659,7 @@ impl Parser<'_> {
         };
         let mut i = 1;
         while i < item.len() {
-            let o = item[i].text.clone();
+            let o = item[i].text.to_string();
             let needs = matches!(
                 o.as_str(),
                 "dev"
@@ -680,7 +680,10 @@ impl Parser<'_> {
                 );
                 break;
             }
-            let val = item.get(i + 1).map(|t| t.text.clone()).unwrap_or_default();
+            let val = item
+                .get(i + 1)
+                .map(|t| t.text.to_string())
+                .unwrap_or_default();
             match o.as_str() {
                 "dev" => {
                     if vip.dev.is_some() {
@@ -752,10 +755,10 @@ impl Parser<'_> {
             return Ok(());
         }
         let name = self.inst_name();
-        match toks[0].text.as_str() {
+        match toks[0].text {
             "auth_type" => {
                 let t = self.arg(toks, 1)?;
-                match t.text.as_str() {
+                match t.text {
                     "PASS" => self.cur_inst().unwrap().auth_type = Some(AuthType::Pass),
                     "AH" => self.cur_inst().unwrap().auth_type = Some(AuthType::Ah),
                     o => {
@@ -788,7 +791,7 @@ impl Parser<'_> {
             return Ok(());
         }
         let sname = self.st.scripts.last().unwrap().name.clone();
-        let kw = toks[0].text.as_str();
+        let kw = toks[0].text;
         match kw {
             "script" => {
                 if let Some(s) = script_args(self, line, toks) {
@@ -896,7 +899,7 @@ impl Parser<'_> {
                 }
             }
             "user" => {
-                let u = self.arg(toks, 1)?.text.clone();
+                let u = self.arg(toks, 1)?.text.to_string();
                 self.st.scripts.last_mut().unwrap().user = Some(u);
             }
             "init_fail" => self.st.scripts.last_mut().unwrap().init_fail = true,
@@ -910,7 +913,7 @@ impl Parser<'_> {
             return Ok(());
         }
         let gname = self.st.syncs.last().unwrap().0.name.clone();
-        match toks[0].text.as_str() {
+        match toks[0].text {
             "group" => {
                 if !self.st.syncs.last().unwrap().1.is_empty() {
                     self.err(
@@ -942,7 +945,7 @@ impl Parser<'_> {
                             .last_mut()
                             .unwrap()
                             .1
-                            .push((t.text, loc.clone()));
+                            .push((t.text.to_string(), loc.clone()));
                     }
                 }
             }
@@ -963,7 +966,7 @@ impl Parser<'_> {
                         .0
                         .track_interfaces
                         .push(TrackInterface {
-                            name: item[0].text.clone(),
+                            name: item[0].text.to_string(),
                             weight: 0,
                             reverse: false,
                         });
@@ -980,7 +983,7 @@ impl Parser<'_> {
                 let line = self.cur.expect("a line was read");
                 if let Some(s) = script_args(self, line, toks) {
                     let n = &mut self.st.syncs.last_mut().unwrap().0.notify;
-                    match toks[0].text.as_str() {
+                    match toks[0].text {
                         "notify_master" => n.master = Some(s),
                         "notify_backup" => n.backup = Some(s),
                         "notify_fault" => n.fault = Some(s),

@@ -54,9 +54,12 @@ impl Text {
         self.col
             .get_or_insert_with(|| (0..n).map(|i| base + i).collect())
     }
-    fn slice(&self, from: usize, to: usize) -> Text {
+    /// The bytes `from..to`, written into `buf` (a recycled buffer).
+    fn slice_into(&self, from: usize, to: usize, mut buf: Vec<u8>) -> Text {
+        buf.clear();
+        buf.extend_from_slice(&self.b[from..to]);
         Text {
-            b: self.b[from..to].to_vec(),
+            b: buf,
             base: self.base + from as u32,
             col: self.col.as_ref().map(|c| c[from..to].to_vec()),
         }
@@ -109,18 +112,18 @@ impl Text {
     }
 }
 
-/// One logical line: a keyword line, a value line, or a lone brace.
+/// One logical line while it is being read: a keyword line, a value line, or a lone brace.
 #[derive(Clone, Debug)]
-pub(crate) struct Line {
+pub(crate) struct RawLine {
     pub file: FileId,
     pub line: u32,
     pub text: Text,
 }
 
-/// One word of a logical line.
+/// One word of a logical line (its text borrowed from [`Input`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Token {
-    pub text: String,
+pub(crate) struct Token<'a> {
+    pub text: &'a str,
     pub col: u32,
     pub len: u32,
 }
@@ -147,8 +150,10 @@ pub(crate) struct Reader<'a> {
     /// Text of each source (bytes), parallel to `sources`.
     texts: Vec<Vec<u8>>,
     stack: Vec<Cursor>,
-    residue: Option<Line>,
-    pending: VecDeque<Line>,
+    residue: Option<RawLine>,
+    pending: VecDeque<RawLine>,
+    /// Line buffers handed back by [`Reader::recycle`], reused for the next lines.
+    spare: Vec<Vec<u8>>,
     defs: Vec<Def>,
     /// Index of a definition currently collecting continuation lines.
     collecting: Option<usize>,
@@ -182,6 +187,7 @@ impl<'a> Reader<'a> {
             stack: Vec::new(),
             residue: None,
             pending: VecDeque::new(),
+            spare: Vec::new(),
             defs: Vec::new(),
             collecting: None,
             block_depth: 0,
@@ -283,6 +289,13 @@ impl<'a> Reader<'a> {
         });
     }
 
+    /// Takes back the buffer of a line that was consumed.
+    pub fn recycle(&mut self, t: Text) {
+        if self.spare.len() < 4 {
+            self.spare.push(t.b);
+        }
+    }
+
     /// Next physical line of the innermost open file (after EOL stripping), or `None` at the end
     /// of all files.
     fn next_physical(&mut self) -> Option<(FileId, u32, Vec<u8>)> {
@@ -294,7 +307,7 @@ impl<'a> Reader<'a> {
                 continue;
             }
             let rest = &text[cur.pos..];
-            let (line, adv) = match rest.iter().position(|&b| b == b'\n') {
+            let (line, adv) = match memchr::memchr(b'\n', rest) {
                 Some(i) => (&rest[..i], i + 1),
                 None => (rest, rest.len()),
             };
@@ -302,7 +315,7 @@ impl<'a> Reader<'a> {
             cur.pos += adv;
             self.steps += adv as u64 + 1;
             // fgets + strlen: an embedded NUL ends the line.
-            let line = match line.iter().position(|&b| b == 0) {
+            let line = match memchr::memchr(0, line) {
                 Some(i) => &line[..i],
                 None => line,
             };
@@ -310,7 +323,9 @@ impl<'a> Reader<'a> {
             while end > 0 && (line[end - 1] == b'\n' || line[end - 1] == b'\r') {
                 end -= 1;
             }
-            let out = line[..end].to_vec();
+            let mut out = self.spare.pop().unwrap_or_default();
+            out.clear();
+            out.extend_from_slice(&line[..end]);
             self.cur_file = cur.file;
             self.cur_line = cur.line_no;
             return Some((cur.file, cur.line_no, out));
@@ -321,6 +336,12 @@ impl<'a> Reader<'a> {
     fn decomment(&mut self, t: &mut Text, report: bool) -> bool {
         let lead = t.b.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
         t.drain_front(lead);
+        // Most lines have no quote, escape or comment: one scan tells, and nothing changes.
+        if !t.b.iter().any(|&c| matches!(c, b'"' | b'\\' | b'!' | b'#')) {
+            self.steps += t.b.len() as u64;
+            t.trim_end_blanks();
+            return false;
+        }
         let mut quote = false;
         let mut skip: Option<usize> = None;
         let mut cont = false;
@@ -374,7 +395,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next logical line, or `None` at the end of input.
-    pub fn read_line(&mut self) -> Option<Line> {
+    pub fn read_line(&mut self) -> Option<RawLine> {
         let mut line = loop {
             if let Some(l) = self.residue.take() {
                 break l;
@@ -409,7 +430,7 @@ impl<'a> Reader<'a> {
                 }
                 continue;
             }
-            let l = Line {
+            let l = RawLine {
                 file,
                 line: line_no,
                 text: t,
@@ -425,7 +446,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Conditionals, definitions, substitution and include; `None` when the line is consumed.
-    fn preprocess(&mut self, mut l: Line) -> Option<Line> {
+    fn preprocess(&mut self, mut l: RawLine) -> Option<RawLine> {
         let mut rounds = 0;
         loop {
             let mut recheck = false;
@@ -449,7 +470,7 @@ impl<'a> Reader<'a> {
                         .iter()
                         .take_while(|&&b| b == b' ' || b == b'\t')
                         .count();
-                l.text = l.text.slice(start, l.text.b.len());
+                l.text = l.text.slice_into(start, l.text.b.len(), Vec::new());
                 if l.text.b.is_empty() {
                     return None;
                 }
@@ -563,7 +584,7 @@ impl<'a> Reader<'a> {
 
     /// `$NAME` / `${NAME}` substitution (keepalived's `replace_param`). Returns whether anything
     /// was replaced.
-    fn replace_params(&mut self, l: &mut Line) -> bool {
+    fn replace_params(&mut self, l: &mut RawLine) -> bool {
         let mut found = false;
         let mut i = 0;
         while i + 1 < l.text.b.len() {
@@ -630,7 +651,7 @@ impl<'a> Reader<'a> {
             l.text.b.splice(i..repl_end, value.iter().copied());
             // Continuation lines of a multi-line definition follow as their own lines.
             for m in more.into_iter().rev() {
-                self.pending.push_front(Line {
+                self.pending.push_front(RawLine {
                     file: l.file,
                     line: l.line,
                     text: {
@@ -645,7 +666,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `include[rmwba] PATTERN`: opens the matching files in place. True when the line was one.
-    fn check_include(&mut self, l: &Line) -> bool {
+    fn check_include(&mut self, l: &RawLine) -> bool {
         let b = &l.text.b;
         if !b.starts_with(b"include") || b.len() < 8 {
             return false;
@@ -745,7 +766,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Cuts the line at the first brace outside quotes; the rest becomes the next line.
-    fn split_braces(&mut self, l: &mut Line) {
+    fn split_braces(&mut self, l: &mut RawLine) {
         let b = &l.text.b;
         if b.is_empty() {
             return;
@@ -779,10 +800,11 @@ impl<'a> Reader<'a> {
                 0
             };
             if p + skip < b.len() {
-                let mut rest = l.text.slice(p + skip, b.len());
+                let buf = self.spare.pop().unwrap_or_default();
+                let mut rest = l.text.slice_into(p + skip, b.len(), buf);
                 rest.trim_end_blanks();
                 if !rest.b.is_empty() {
-                    self.residue = Some(Line {
+                    self.residue = Some(RawLine {
                         file: l.file,
                         line: l.line,
                         text: rest,
@@ -816,20 +838,48 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// One logical line with its words.
+/// One logical line as the parser sees it; its text stays in [`Input`]'s byte arena.
+#[derive(Clone, Debug)]
+pub(crate) struct Line {
+    pub file: FileId,
+    pub line: u32,
+    /// Source column of the first byte (of the line end when the line is empty).
+    pub col0: u32,
+    /// Length of the logical line in bytes.
+    pub len: u32,
+    /// Range of the text in [`Input::line_bytes`].
+    start: u32,
+}
+
+/// One logical line with the range of its words in [`Input`]'s word list.
 pub(crate) struct Lexed {
     pub line: Line,
-    pub toks: Option<Vec<Token>>,
-    /// 1 when the line is exactly `{`, -1 when exactly `}` (then `toks` is `None`), else 0.
+    words_start: u32,
+    words_end: u32,
+    /// 1 when the line is exactly `{`, -1 when exactly `}` (then it has no words), else 0.
     pub brace: i8,
     /// A word of a longer line is `{` or `}` (only possible with quotes).
     pub other_braces: bool,
 }
 
+/// Where a word's text sits in [`Input`]'s text arena, and where it came from.
+struct WordRec {
+    start: u32,
+    end: u32,
+    col: u32,
+    len: u32,
+}
+
 /// The whole input as keepalived's `read_line` + `alloc_strvec` deliver it. The lexer does not
-/// depend on the parser, so the three passes share one lexing.
+/// depend on the parser, so the three passes share one lexing. Lines and words are kept in two
+/// arenas (no allocation per line or word); [`Input::words`] lends the words out as [`Token`]s.
 pub(crate) struct Input {
     pub lines: Vec<Lexed>,
+    /// Logical-line bytes, back to back.
+    line_bytes: Vec<u8>,
+    /// Word texts (UTF-8, invalid bytes replaced), back to back.
+    word_text: String,
+    word_recs: Vec<WordRec>,
     pub sources: SourceMap,
     /// Unbalanced `{` at the end of input.
     pub block_depth: i64,
@@ -837,30 +887,86 @@ pub(crate) struct Input {
     pub steps: u64,
 }
 
+impl Input {
+    /// Every word of the input, in order; [`Input::line_words`] slices it per line.
+    pub fn words(&self) -> Vec<Token<'_>> {
+        self.word_recs
+            .iter()
+            .map(|r| Token {
+                text: &self.word_text[r.start as usize..r.end as usize],
+                col: r.col,
+                len: r.len,
+            })
+            .collect()
+    }
+
+    /// The words of one line (empty for a lone brace or a line without words).
+    pub fn line_words<'w, 't>(&self, words: &'w [Token<'t>], lx: &Lexed) -> &'w [Token<'t>] {
+        &words[lx.words_start as usize..lx.words_end as usize]
+    }
+
+    /// The text of a logical line.
+    pub fn line_text(&self, l: &Line) -> String {
+        let s = l.start as usize;
+        String::from_utf8_lossy(&self.line_bytes[s..s + l.len as usize]).into_owned()
+    }
+}
+
 /// Lexes `main` and everything it includes.
 pub(crate) fn lex(loader: &dyn SourceLoader, main: &str, config_id: Option<String>) -> Input {
     let mut r = Reader::new(loader, main, None, config_id);
-    let mut lines = Vec::with_capacity(1024);
-    while let Some(line) = r.read_line() {
-        // A lone brace (a third of all lines) gets no word vector: the parser reads `brace`.
-        let (toks, brace) = match line.text.b.as_slice() {
-            b"{" => (None, 1),
-            b"}" => (None, -1),
-            _ => (tokenize(&line, &mut r.diags), 0),
+    // Sized from the main file (a logical line or word per 12 or 6 bytes is typical), so the
+    // arenas rarely grow.
+    let size = r.texts.first().map_or(0, Vec::len);
+    let mut lines = Vec::with_capacity(size / 12 + 16);
+    let mut line_bytes = Vec::with_capacity(size);
+    let mut word_text = String::with_capacity(size / 2);
+    let mut word_recs = Vec::with_capacity(size / 6 + 16);
+    while let Some(raw) = r.read_line() {
+        let words_start = word_recs.len() as u32;
+        // A lone brace (a third of all lines) gets no words: the parser reads `brace`.
+        let brace = match raw.text.b.as_slice() {
+            b"{" => 1,
+            b"}" => -1,
+            _ => {
+                tokenize(&raw, &mut r.diags, &mut word_text, &mut word_recs);
+                0
+            }
         };
-        r.steps += toks.as_ref().map_or(1, |t| t.len() as u64 + 1);
-        let other_braces = toks
-            .as_ref()
-            .is_some_and(|t| t.iter().any(|w| w.text == "{" || w.text == "}"));
+        let words = &word_recs[words_start as usize..];
+        r.steps += if words.is_empty() {
+            1
+        } else {
+            words.len() as u64 + 1
+        };
+        let other_braces = words.iter().any(|w| {
+            matches!(
+                &word_text.as_bytes()[w.start as usize..w.end as usize],
+                b"{" | b"}"
+            )
+        });
+        let line = Line {
+            file: raw.file,
+            line: raw.line,
+            col0: raw.text.col_at(0),
+            len: raw.text.b.len() as u32,
+            start: line_bytes.len() as u32,
+        };
+        line_bytes.extend_from_slice(&raw.text.b);
         lines.push(Lexed {
             line,
-            toks,
+            words_start,
+            words_end: word_recs.len() as u32,
             brace,
             other_braces,
         });
+        r.recycle(raw.text);
     }
     Input {
         lines,
+        line_bytes,
+        word_text,
+        word_recs,
         sources: r.sources,
         block_depth: r.block_depth,
         diags: r.diags,
@@ -870,11 +976,17 @@ pub(crate) fn lex(loader: &dyn SourceLoader, main: &str, config_id: Option<Strin
 
 /// keepalived's `alloc_strvec_r`: words split on blanks; a word starting with `"` runs to the
 /// next `"`; a `"` inside an unquoted word ends that word. An unmatched quote drops the rest of
-/// the line (reported). Returns `None` for a line with no words.
-pub(crate) fn tokenize(line: &Line, diags: &mut Vec<Diagnostic>) -> Option<Vec<Token>> {
+/// the line (reported). Appends the words' texts to `text` and their records to `recs`.
+fn tokenize(
+    line: &RawLine,
+    diags: &mut Vec<Diagnostic>,
+    text: &mut String,
+    recs: &mut Vec<WordRec>,
+) {
     let b = &line.text.b;
+    // Words start and end at ASCII bytes, so a valid line slices into valid words.
+    let line_str = std::str::from_utf8(b).ok();
     let ws = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
-    let mut out = Vec::with_capacity(4);
     let mut i = 0;
     loop {
         while i < b.len() && ws(b[i]) {
@@ -918,16 +1030,18 @@ pub(crate) fn tokenize(line: &Line, diags: &mut Vec<Diagnostic>) -> Option<Vec<T
             }
             e = i;
         }
-        out.push(Token {
-            text: match std::str::from_utf8(&b[s..e]) {
-                Ok(v) => v.to_owned(),
-                Err(_) => String::from_utf8_lossy(&b[s..e]).into_owned(),
-            },
+        let t0 = text.len() as u32;
+        match line_str.and_then(|l| l.get(s..e)) {
+            Some(v) => text.push_str(v),
+            None => text.push_str(&String::from_utf8_lossy(&b[s..e])),
+        }
+        recs.push(WordRec {
+            start: t0,
+            end: text.len() as u32,
             col: line.text.col_at(start),
             len: (i - start).max(1) as u32,
         });
     }
-    (!out.is_empty()).then_some(out)
 }
 
 /// keepalived's `alloc_strvec_quoted_escaped`, used for script keywords: `"` and `'` quotes,

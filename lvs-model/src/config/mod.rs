@@ -117,6 +117,7 @@ impl Parsed {
 /// Parses `path` (read through `loader`) as keepalived 2.2.7 would.
 pub fn parse(loader: &dyn SourceLoader, path: &str, opts: &ParseOptions) -> Parsed {
     let input = lexer::lex(loader, path, opts.config_id.clone());
+    let words = input.words();
     let mut diags = input.diags.clone();
     let mut steps = input.steps;
     let mut config = KeepalivedConfig::default();
@@ -126,7 +127,7 @@ pub fn parse(loader: &dyn SourceLoader, path: &str, opts: &ParseOptions) -> Pars
     };
 
     // Parent: global_defs.
-    let mut p = Parser::new(&input, Pass::Parent, GlobalDefs::default());
+    let mut p = Parser::new(&input, &words, Pass::Parent, GlobalDefs::default());
     p.run();
     let global = std::mem::take(&mut p.st.global);
     let mut raw = std::mem::take(&mut p.st.raw);
@@ -138,7 +139,7 @@ pub fn parse(loader: &dyn SourceLoader, path: &str, opts: &ParseOptions) -> Pars
     diags.append(&mut p.diags);
 
     // VRRP child.
-    let mut p = Parser::new(&input, Pass::Vrrp, global.clone());
+    let mut p = Parser::new(&input, &words, Pass::Vrrp, global.clone());
     p.not_simulated_seen = seen;
     p.run();
     if !p.exited {
@@ -164,7 +165,7 @@ pub fn parse(loader: &dyn SourceLoader, path: &str, opts: &ParseOptions) -> Pars
     diags.append(&mut p.diags);
 
     // Checker child.
-    let mut p = Parser::new(&input, Pass::Check, global.clone());
+    let mut p = Parser::new(&input, &words, Pass::Check, global.clone());
     p.not_simulated_seen = seen;
     p.run();
     if !p.exited {
@@ -177,6 +178,7 @@ pub fn parse(loader: &dyn SourceLoader, path: &str, opts: &ParseOptions) -> Pars
     steps += p.steps;
     diags.append(&mut p.diags);
     drop(p);
+    drop(words);
 
     let sources = input.sources;
     if config.startup_failure.is_none()

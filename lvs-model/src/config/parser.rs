@@ -134,6 +134,8 @@ pub(crate) struct State {
     pub scripts: Vec<VrrpScript>,
     pub script_ok: Vec<bool>,
     pub insts: Vec<InstB>,
+    /// Names in `insts`, for the duplicate check (a lookup, not a scan per instance).
+    pub inst_names: std::collections::HashSet<String>,
     pub syncs: Vec<(SyncGroup, Vec<(String, Location)>)>,
     pub vsgs: Vec<VirtualServerGroup>,
     pub vss: Vec<VsB>,
@@ -143,6 +145,8 @@ pub(crate) struct State {
 
 pub(crate) struct Parser<'l> {
     pub input: &'l Input,
+    /// Every word of the input ([`Input::words`]), shared by the three passes.
+    words: &'l [Token<'l>],
     pos: usize,
     pub diags: Vec<Diagnostic>,
     /// Logical lines visited (work counter).
@@ -153,15 +157,16 @@ pub(crate) struct Parser<'l> {
     pub exited: bool,
     pub st: State,
     /// Headers of the open blocks, for raw statements (e.g. `vrrp_instance VI_1`).
-    pub ctx: Vec<&'l [Token]>,
+    pub ctx: Vec<&'l [Token<'l>]>,
     pub not_simulated_seen: BTreeSet<String>,
     pub cur: Option<&'l Line>,
 }
 
 impl<'l> Parser<'l> {
-    pub fn new(input: &'l Input, pass: Pass, global: GlobalDefs) -> Self {
+    pub fn new(input: &'l Input, words: &'l [Token<'l>], pass: Pass, global: GlobalDefs) -> Self {
         Parser {
             input,
+            words,
             pos: 0,
             diags: Vec::new(),
             steps: 0,
@@ -219,6 +224,11 @@ impl<'l> Parser<'l> {
         Some(lx)
     }
 
+    /// The words of a line read by [`Parser::read_lexed`].
+    fn words_of(&self, lx: &Lexed) -> &'l [Token<'l>] {
+        self.input.line_words(self.words, lx)
+    }
+
     /// Reports at the current logical line, pointing at `tok` (or the line start).
     pub fn err(&mut self, tok: Option<&Token>, effect: Effect, code: &'static str, msg: String) {
         self.diag(Severity::Error, tok, effect, code, msg, None)
@@ -256,7 +266,7 @@ impl<'l> Parser<'l> {
         help: Option<String>,
     ) {
         let (file, line, col0) = match self.cur {
-            Some(l) => (l.file, l.line, l.text.col_at(0)),
+            Some(l) => (l.file, l.line, l.col0),
             None => {
                 let (f, l) = self.last_pos();
                 (f, l, 0)
@@ -275,7 +285,7 @@ impl<'l> Parser<'l> {
         };
         let (col, len) = match tok {
             Some(t) => (t.col, t.len),
-            None => (col0, self.cur.map(|l| l.text.b.len() as u32).unwrap_or(1)),
+            None => (col0, self.cur.map(|l| l.len).unwrap_or(1)),
         };
         self.diags.push(Diagnostic {
             file,
@@ -359,14 +369,11 @@ impl<'l> Parser<'l> {
     }
 
     /// keepalived's `strvec_slot` on a missing word: the process exits with status 2.
-    pub fn arg<'t>(&mut self, toks: &'t [Token], i: usize) -> Result<&'t Token, Exit> {
+    pub fn arg<'t, 'w>(&mut self, toks: &'t [Token<'w>], i: usize) -> Result<&'t Token<'w>, Exit> {
         if let Some(t) = toks.get(i) {
             return Ok(t);
         }
-        let first = toks
-            .first()
-            .map(|t| t.text.as_str())
-            .unwrap_or("***MISSING ***");
+        let first = toks.first().map(|t| t.text).unwrap_or("***MISSING ***");
         let msg = match i.checked_sub(1).and_then(|j| toks.get(j)) {
             Some(prev) => format!(
                 "*** Configuration line starting `{first}` is missing a parameter after keyword `{}` at word position {}",
@@ -398,7 +405,7 @@ impl<'l> Parser<'l> {
                 break;
             };
             let line = &lx.line;
-            let toks: &[Token] = lx.toks.as_deref().unwrap_or(&[]);
+            let toks: &'l [Token<'l>] = self.words_of(lx);
             if toks.is_empty() && lx.brace == 0 {
                 continue;
             }
@@ -418,7 +425,7 @@ impl<'l> Parser<'l> {
                 } else {
                     let mut last = "";
                     for t in toks {
-                        last = t.text.as_str();
+                        last = t.text;
                         if t.text == "{" {
                             self.skip_sublevel += 1;
                         } else if t.text == "}" {
@@ -438,14 +445,14 @@ impl<'l> Parser<'l> {
             let str0 = match lx.brace {
                 1 => "{",
                 -1 => "}",
-                _ => toks[0].text.as_str(),
+                _ => toks[0].text,
             };
             if need_bob {
                 need_bob = false;
                 if str0 == "{" && self.kw_level > 0 {
                     continue;
                 }
-                let t0 = first_token(lx);
+                let t0 = first_token(lx, self.words_of(lx));
                 self.err_help(
                     Some(&t0),
                     Effect::None,
@@ -454,7 +461,7 @@ impl<'l> Parser<'l> {
                     "keepalived carries on as if the `{` were there",
                 );
             } else if str0 == "{" {
-                let t0 = first_token(lx);
+                let t0 = first_token(lx, self.words_of(lx));
                 self.err_help(
                     Some(&t0),
                     Effect::Ignored,
@@ -468,7 +475,7 @@ impl<'l> Parser<'l> {
                 break;
             }
             let Some(sub) = lookup(blk, str0) else {
-                let t0 = [first_token(lx)];
+                let t0 = [first_token(lx, self.words_of(lx))];
                 self.unknown_keyword(blk, &t0);
                 continue;
             };
@@ -531,10 +538,13 @@ impl<'l> Parser<'l> {
     }
 
     /// keepalived's `alloc_value_block`: the item lines of a `{ ... }` value block.
-    pub fn value_block(&mut self, toks: &[Token]) -> Vec<(&'l Line, Vec<Token>)> {
+    pub fn value_block<'t>(&mut self, toks: &[Token<'t>]) -> Vec<(&'l Line, Vec<Token<'t>>)>
+    where
+        'l: 't,
+    {
         let mut items = Vec::new();
         let mut need_bob = true;
-        let mut first: Option<Vec<Token>> = None;
+        let mut first: Option<Vec<Token<'t>>> = None;
         let mut first_eob = false;
         if toks.len() > 1 {
             if toks[1].text == "{" {
@@ -548,7 +558,7 @@ impl<'l> Parser<'l> {
                     first = Some(v);
                 }
             } else {
-                let (k, p) = (toks[0].text.clone(), toks[1].text.clone());
+                let (k, p) = (toks[0].text, toks[1].text);
                 self.err(
                     Some(&toks[1]),
                     Effect::Ignored,
@@ -578,12 +588,13 @@ impl<'l> Parser<'l> {
                     break;
                 }
                 // A lone `{` after the block start is read as a value.
-                items.push((line, vec![first_token(lx)]));
+                items.push((line, vec![first_token(lx, self.words_of(lx))]));
                 continue;
             }
-            let Some(mut vec) = lx.toks.as_deref() else {
+            let mut vec = self.words_of(lx);
+            if vec.is_empty() {
                 continue;
-            };
+            }
             if need_bob {
                 need_bob = false;
                 if vec[0].text == "{" {
@@ -613,14 +624,14 @@ impl<'l> Parser<'l> {
 
     /// Records a keyword the lab parses but does not simulate (noted once per keyword).
     pub fn not_simulated(&mut self, toks: &[Token]) {
-        let kw = toks[0].text.clone();
+        let kw = toks[0].text.to_string();
         let block = self
             .ctx
             .last()
             .map(|h| {
                 h.iter()
                     .take(2)
-                    .map(|t| t.text.as_str())
+                    .map(|t| t.text)
                     .collect::<Vec<_>>()
                     .join(" ")
             })
@@ -628,7 +639,7 @@ impl<'l> Parser<'l> {
         self.st.raw.push(RawStatement {
             block: block.clone(),
             keyword: kw.clone(),
-            args: toks[1..].iter().map(|t| t.text.clone()).collect(),
+            args: toks[1..].iter().map(|t| t.text.to_string()).collect(),
             location: self.loc(),
         });
         if self.not_simulated_seen.insert(kw.clone()) {
@@ -653,23 +664,16 @@ impl<'l> Parser<'l> {
         max: u64,
         ignore_error: bool,
     ) -> Result<u64, Option<u64>> {
-        let s = tok.text.as_str();
-        let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-        let (neg, digits_src) = match t.as_bytes().first() {
-            Some(b'-') => (true, &t[1..]),
-            Some(b'+') => (false, &t[1..]),
-            _ => (false, t),
-        };
-        let nd = digits_src.bytes().take_while(u8::is_ascii_digit).count();
-        let junk = if nd == 0 {
-            !t.is_empty()
-        } else {
-            nd < digits_src.len()
-        };
-        let val: Option<u64> = if nd == 0 {
+        let s = tok.text;
+        let NumberWord {
+            negative: neg,
+            digits,
+            junk,
+        } = number_word(s);
+        let val: Option<u64> = if digits.is_empty() {
             Some(0)
         } else {
-            digits_src[..nd].parse::<u64>().ok()
+            digits.parse::<u64>().ok()
         };
         let msg = if neg {
             format!("negative number '{s}'")
@@ -698,23 +702,17 @@ impl<'l> Parser<'l> {
         max: i64,
         ignore_error: bool,
     ) -> Result<i64, Option<i64>> {
-        let s = tok.text.as_str();
-        let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-        let (sign, digits_src) = match t.as_bytes().first() {
-            Some(b'-') => (-1i64, &t[1..]),
-            Some(b'+') => (1, &t[1..]),
-            _ => (1, t),
-        };
-        let nd = digits_src.bytes().take_while(u8::is_ascii_digit).count();
-        let junk = if nd == 0 {
-            !t.is_empty()
-        } else {
-            nd < digits_src.len()
-        };
-        let val: Option<i64> = if nd == 0 {
+        let s = tok.text;
+        let NumberWord {
+            negative,
+            digits,
+            junk,
+        } = number_word(s);
+        let sign = if negative { -1i64 } else { 1 };
+        let val: Option<i64> = if digits.is_empty() {
             Some(0)
         } else {
-            digits_src[..nd].parse::<i64>().ok().map(|v| v * sign)
+            digits.parse::<i64>().ok().map(|v| v * sign)
         };
         let msg = if junk {
             format!("invalid number '{s}'")
@@ -742,7 +740,7 @@ impl<'l> Parser<'l> {
         shift: u32,
         ignore_error: bool,
     ) -> Result<u64, Option<u64>> {
-        let s = tok.text.as_str();
+        let s = tok.text;
         if s.starts_with('-') {
             self.err(
                 Some(tok),
@@ -756,40 +754,49 @@ impl<'l> Parser<'l> {
             Some(i) => (&s[..i], Some(&s[i + 1..])),
             None => (s, None),
         };
-        let mut frac_s = frac.unwrap_or("").to_string();
+        // keepalived pads or cuts the fraction to `shift` digits, glues it to the integer part
+        // and reads the result as one unsigned number; done here on bytes, without a buffer.
+        let frac = frac.unwrap_or("").as_bytes();
+        let w = shift as usize;
         let mut round_up = false;
-        if frac_s.len() > shift as usize {
+        if frac.len() > w {
             self.err(
                 Some(tok),
                 Effect::Clamped,
                 "invalid-number",
                 format!("number '{s}' has too many decimal places"),
             );
-            round_up = frac_s.as_bytes()[shift as usize] >= b'5';
-            frac_s.truncate(shift as usize);
+            round_up = frac[w] >= b'5';
         }
-        while frac_s.len() < shift as usize {
-            frac_s.push('0');
+        let kept = &frac[..frac.len().min(w)];
+        let mut joined = int_part
+            .bytes()
+            .chain(kept.iter().copied())
+            .chain(std::iter::repeat_n(b'0', w - kept.len()))
+            .skip_while(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
+            .peekable();
+        let t_empty = joined.peek().is_none();
+        if joined.peek() == Some(&b'+') {
+            joined.next();
         }
-        let joined = format!("{int_part}{frac_s}");
-        let t = joined.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-        let digits_src = t.strip_prefix('+').unwrap_or(t);
-        let nd = digits_src.bytes().take_while(u8::is_ascii_digit).count();
+        let mut nd = 0usize;
+        let mut digits_val: Option<u64> = Some(0);
+        while let Some(c) = joined.next_if(u8::is_ascii_digit) {
+            nd += 1;
+            digits_val = digits_val
+                .and_then(|v| v.checked_mul(10))
+                .and_then(|v| v.checked_add(u64::from(c - b'0')));
+        }
         let junk = if nd == 0 {
-            !t.is_empty()
+            !t_empty
         } else {
-            nd < digits_src.len()
+            joined.peek().is_some()
         };
-        let mut val: Option<u64> = if nd == 0 {
-            Some(0)
-        } else {
-            digits_src[..nd].parse::<u64>().ok()
-        };
+        let mut val: Option<u64> = if nd == 0 { Some(0) } else { digits_val };
         if round_up {
             val = val.map(|v| v.saturating_add(1));
         }
         let p = 10u64.pow(shift);
-        let w = shift as usize;
         let msg = if junk {
             format!("invalid number '{s}'")
         } else if val.is_none() {
@@ -838,14 +845,42 @@ impl<'l> Parser<'l> {
 }
 
 /// The first word of a line (built for a lone brace, which has no word vector).
-fn first_token(lx: &Lexed) -> Token {
-    match lx.toks.as_deref() {
-        Some([t, ..]) => t.clone(),
+fn first_token<'t>(lx: &Lexed, words: &[Token<'t>]) -> Token<'t> {
+    match words {
+        [t, ..] => t.clone(),
         _ => Token {
-            text: if lx.brace == 1 { "{" } else { "}" }.to_string(),
-            col: lx.line.text.col_at(0),
+            text: if lx.brace == 1 { "{" } else { "}" },
+            col: lx.line.col0,
             len: 1,
         },
+    }
+}
+
+/// A number word as `strtoul`/`strtol` see it: leading blanks skipped, one optional sign, then
+/// the run of digits; `junk` when anything follows the digits (or no digit follows a sign).
+struct NumberWord<'a> {
+    negative: bool,
+    digits: &'a str,
+    junk: bool,
+}
+
+fn number_word(s: &str) -> NumberWord<'_> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (negative, digits_src) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let nd = digits_src.bytes().take_while(u8::is_ascii_digit).count();
+    let junk = if nd == 0 {
+        !t.is_empty()
+    } else {
+        nd < digits_src.len()
+    };
+    NumberWord {
+        negative,
+        digits: &digits_src[..nd],
+        junk,
     }
 }
 

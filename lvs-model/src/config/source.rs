@@ -80,8 +80,9 @@ pub struct SourceFile {
 
 impl SourceFile {
     fn new(name: String, text: String) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        let mut line_starts = Vec::with_capacity(text.len() / 16 + 2);
+        line_starts.push(0);
+        line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
         SourceFile {
             name,
             text,
@@ -136,10 +137,11 @@ impl SourceMap {
     /// Adds a file; invalid UTF-8 is replaced (it can only ever be part of a value or keyword,
     /// and keepalived compares bytes, so a replaced byte still differs from every keyword).
     pub fn add(&mut self, name: &str, bytes: &[u8]) -> FileId {
-        self.files.push(SourceFile::new(
-            name.to_string(),
-            String::from_utf8_lossy(bytes).into_owned(),
-        ));
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t.to_owned(),
+            Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+        };
+        self.files.push(SourceFile::new(name.to_string(), text));
         self.files.len() - 1
     }
 

@@ -367,3 +367,29 @@ fn rendered_diagnostic_has_snippet() {
     assert!(s.contains("nb_get_retry"), "{s}");
     assert!(s.contains("keepalived.conf:10:"), "{s}");
 }
+
+#[test]
+fn shared_timers_keep_each_level_message_and_inherit_downwards() {
+    let x = p(
+        "virtual_server 10.0.0.1 80 {\n    delay_loop x\n    warmup -1\n    protocol TCP\n    lb_algo rr\n    lb_kind DR\n    real_server 10.0.0.2 80 {\n        connect_timeout 0\n        delay_before_retry 2\n        TCP_CHECK {\n            delay_loop 0\n            warmup 7\n        }\n    }\n}\n",
+    );
+    let m = msgs(&x);
+    for want in [
+        (2, "virtual server delay loop 'x' invalid - ignoring"),
+        (3, "virtual server warmup '-1' invalid - ignoring"),
+        (8, "real server connect_timeout '0' invalid - ignoring"),
+        (11, "delay_loop '0' is invalid - ignoring"),
+    ] {
+        assert!(
+            m.iter().any(|(l, s)| *l == want.0 && s == want.1),
+            "{want:?} in {m:?}"
+        );
+    }
+    let vs = &x.config.virtual_servers[0];
+    assert_eq!(vs.delay_loop, Duration::from_secs(60));
+    let c = &vs.real_servers[0].checkers[0];
+    assert_eq!(c.warmup, Duration::from_secs(7));
+    assert_eq!(c.delay_before_retry, Duration::from_secs(2));
+    assert_eq!(c.delay_loop, Duration::from_secs(60));
+    assert_eq!(c.connect_timeout, Duration::from_secs(5));
+}

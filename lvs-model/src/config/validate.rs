@@ -5,7 +5,7 @@
 
 use super::diag::{Effect, Severity};
 use super::model::*;
-use super::parser::{InstB, Parser, VsB};
+use super::parser::{InstB, Parser};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -25,12 +25,24 @@ fn trio(addr: IpAddr, port: u16, p: Option<Protocol>) -> String {
     format!("[{addr}]:{}:{port}", proto_str(p))
 }
 
-fn fmt_vs(v: &VsB) -> String {
-    match v.address.as_ref() {
-        Some(VirtualServerAddress::Ip { addr, port }) => trio(*addr, *port, v.protocol),
-        Some(VirtualServerAddress::Fwmark(m)) => format!("FWM {m}"),
-        Some(VirtualServerAddress::Group(g)) => format!("[{g}]:0"),
-        None => "?".into(),
+/// keepalived's name of a virtual server in its messages; a value to format, so that the text
+/// is only built when a message is printed. Holds the address and the protocol as they were
+/// when it was taken (the completion stage changes the protocol afterwards).
+struct VsName<'a> {
+    address: Option<&'a VirtualServerAddress>,
+    protocol: Option<Protocol>,
+}
+
+impl std::fmt::Display for VsName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.address {
+            Some(VirtualServerAddress::Ip { addr, port }) => {
+                write!(f, "[{addr}]:{}:{port}", proto_str(self.protocol))
+            }
+            Some(VirtualServerAddress::Fwmark(m)) => write!(f, "FWM {m}"),
+            Some(VirtualServerAddress::Group(g)) => write!(f, "[{g}]:0"),
+            None => f.write_str("?"),
+        }
     }
 }
 
@@ -85,6 +97,12 @@ impl Parser<'_> {
         // Sync groups.
         let mut member_of: Vec<Option<String>> = vec![None; insts.len()];
         let mut groups = Vec::new();
+        let mut index_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        if !self.st.syncs.is_empty() {
+            for (ix, i) in insts.iter().enumerate().rev() {
+                index_of.insert(i.name.as_str(), ix);
+            }
+        }
         for (mut sg, members) in std::mem::take(&mut self.st.syncs) {
             if members.is_empty() {
                 self.vmsg(
@@ -97,7 +115,7 @@ impl Parser<'_> {
                 continue;
             }
             for (m, _loc) in &members {
-                match insts.iter().position(|i| &i.name == m) {
+                match index_of.get(m.as_str()).copied() {
                     None => self.vmsg(&sg.location, Effect::Ignored, "sync-group-member", format!("Virtual router {m} specified in sync group {} doesn't exist - ignoring", sg.name), None),
                     Some(ix) if member_of[ix].is_some() => self.vmsg(&sg.location, Effect::Ignored, "sync-group-member", format!("Virtual router {m} cannot exist in more than one sync group; ignoring {}", sg.name), None),
                     Some(ix) => {
@@ -125,34 +143,38 @@ impl Parser<'_> {
                 Err(m) => return (out, groups, Some(fail(m, &i.loc))),
             }
         }
-        // Duplicate VRIDs on one interface and family.
-        for a in 0..out.len() {
-            for b in 0..a {
-                let (x, y) = (&out[a], &out[b]);
-                if x.vrid == y.vrid
-                    && x.family == y.family
-                    && x.interface.is_some()
-                    && x.interface == y.interface
-                {
-                    let m = format!(
-                        "{} and {} both use VRID {} with IPv{} on interface {}",
-                        x.name,
-                        y.name,
-                        x.vrid.unwrap_or(0),
-                        if x.family == AddressFamily::V4 { 4 } else { 6 },
-                        x.interface.clone().unwrap_or_default()
-                    );
-                    let loc = x.location.clone();
-                    self.vmsg(
-                        &loc,
-                        Effect::InstanceDisabled,
-                        "vrid-duplicate",
-                        m.clone(),
-                        Some("keepalived's VRRP process exits at start-up"),
-                    );
-                    return (out, groups, Some(fail(m, &loc)));
-                }
-            }
+        // Duplicate VRIDs on one interface and family: the first instance that repeats an earlier
+        // one's (VRID, family, interface), paired with the first of those earlier ones.
+        let dup = {
+            let mut first_with: std::collections::HashMap<
+                (Option<u8>, AddressFamily, &str),
+                usize,
+            > = std::collections::HashMap::with_capacity(out.len());
+            (0..out.len()).find_map(|a| {
+                let key = (out[a].vrid, out[a].family, out[a].interface.as_deref()?);
+                let b = *first_with.entry(key).or_insert(a);
+                (b != a).then_some((a, b))
+            })
+        };
+        if let Some((a, b)) = dup {
+            let (x, y) = (&out[a], &out[b]);
+            let m = format!(
+                "{} and {} both use VRID {} with IPv{} on interface {}",
+                x.name,
+                y.name,
+                x.vrid.unwrap_or(0),
+                if x.family == AddressFamily::V4 { 4 } else { 6 },
+                x.interface.clone().unwrap_or_default()
+            );
+            let loc = x.location.clone();
+            self.vmsg(
+                &loc,
+                Effect::InstanceDisabled,
+                "vrid-duplicate",
+                m.clone(),
+                Some("keepalived's VRRP process exits at start-up"),
+            );
+            return (out, groups, Some(fail(m, &loc)));
         }
         (out, groups, None)
     }
@@ -493,7 +515,10 @@ impl Parser<'_> {
         let mut out = Vec::new();
         for mut v in vss {
             let at = v.loc.clone();
-            let fv = fmt_vs(&v);
+            let fv = VsName {
+                address: v.address.as_ref(),
+                protocol: v.protocol,
+            };
             if v.rs.is_empty() {
                 self.vmsg(
                     &at,
@@ -524,7 +549,10 @@ impl Parser<'_> {
                 if let Some(VirtualServerAddress::Ip { port: 0, .. }) = v.address
                     && v.persistence_timeout.is_none()
                 {
-                    let fv = fmt_vs(&v);
+                    let fv = VsName {
+                        address: v.address.as_ref(),
+                        protocol: v.protocol,
+                    };
                     self.vmsg(&at, Effect::Defaulted, "vs-port", format!("Virtual server {fv}: zero port only valid for persistent services - setting"), None);
                     v.persistence_timeout = Some(360);
                 }
@@ -533,7 +561,10 @@ impl Parser<'_> {
                 self.vmsg(&at, Effect::Ignored, "fwmark-protocol", format!("Warning: Virtual server {fv}: protocol specified for fwmark - protocol will be ignored"), None);
                 v.protocol = None;
             }
-            let fv = fmt_vs(&v);
+            let fv = VsName {
+                address: v.address.as_ref(),
+                protocol: v.protocol,
+            };
             let lb_algo = match v.lb_algo {
                 Some(a) => a,
                 None => {
