@@ -104,6 +104,13 @@ pub trait Node {
         None
     }
 
+    /// Hands back a frame's buffer once [`Node::handle_frame`] has read it, so a node can send
+    /// its next frame in it instead of allocating one (the simulator passes every delivered
+    /// frame). The default drops it.
+    fn recycle_frame(&mut self, frame: Vec<u8>) {
+        drop(frame);
+    }
+
     /// The next frame to send.
     #[must_use]
     fn poll_transmit(&mut self) -> Option<Transmit>;

@@ -725,9 +725,9 @@ impl World {
                     return;
                 }
                 self.stats.frames_delivered += 1;
-                self.hosts[h]
-                    .node
-                    .handle_frame(self.now, PortId(end.port), &frame);
+                let node = &mut self.hosts[h].node;
+                node.handle_frame(self.now, PortId(end.port), &frame);
+                node.recycle_frame(frame);
                 self.pump(h);
             }
             ElementId::Switch(s) => {

@@ -398,6 +398,10 @@ impl Node for Director {
         }
     }
 
+    fn recycle_frame(&mut self, frame: Vec<u8>) {
+        self.stack.recycle_frame(frame);
+    }
+
     fn poll_transmit(&mut self) -> Option<Transmit> {
         self.out.pop_front()
     }

@@ -25,6 +25,9 @@ pub(crate) struct QueueDevice {
 }
 
 const FREE_MAX: usize = 64;
+/// The least capacity of a buffer the device allocates: a full-size TCP segment of the lab's
+/// HTTP exchanges and every control frame fit.
+const MIN_CAPACITY: usize = 256;
 
 impl QueueDevice {
     /// An empty buffer, recycled when possible.
@@ -83,14 +86,14 @@ pub(crate) struct TxToken<'a> {
 impl phy::TxToken for TxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         let n = HEADROOM + len;
-        let mut b = match self.free.pop() {
-            Some(mut b) if b.capacity() >= n => {
-                b.clear();
-                b.resize(n, 0);
-                b
-            }
-            _ => vec![0; n],
-        };
+        // A recycled buffer grows if it must; a new one has room for a typical frame, so it
+        // can be recycled for most others.
+        let mut b = self
+            .free
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(n.max(MIN_CAPACITY)));
+        b.clear();
+        b.resize(n, 0);
         let r = f(&mut b[HEADROOM..]);
         self.tx.push_back(b);
         r

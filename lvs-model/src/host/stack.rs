@@ -757,6 +757,11 @@ impl LinuxStack {
         self.transmits.push_back(Transmit { port, frame });
     }
 
+    /// Keeps a spent buffer (a delivered frame) for the next packet smoltcp sends.
+    pub fn recycle_frame(&mut self, frame: Vec<u8>) {
+        self.device.recycle(frame);
+    }
+
     // ---- outputs ----
 
     #[must_use]

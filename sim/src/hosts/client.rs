@@ -506,6 +506,10 @@ impl Node for HttpClient {
         }
     }
 
+    fn recycle_frame(&mut self, frame: Vec<u8>) {
+        self.stack.recycle_frame(frame);
+    }
+
     fn poll_transmit(&mut self) -> Option<Transmit> {
         if !self.powered {
             while self.stack.poll_transmit().is_some() {}

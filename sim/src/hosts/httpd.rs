@@ -391,6 +391,10 @@ impl Node for Httpd {
         }
     }
 
+    fn recycle_frame(&mut self, frame: Vec<u8>) {
+        self.stack.recycle_frame(frame);
+    }
+
     fn poll_transmit(&mut self) -> Option<Transmit> {
         if !self.powered {
             // Drain what was queued before power was lost: it never leaves.
