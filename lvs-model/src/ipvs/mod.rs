@@ -31,7 +31,7 @@ use std::net::Ipv4Addr;
 
 pub use conn::{Conn, ConnId, ConnProto, ConnTable, Direction, TcpFlags, TcpState, Timeouts};
 pub use dest::{DestConfig, DestId, DestTable, ForwardMethod, RealServer};
-pub use forward::Verdict;
+pub use forward::{Action, Verdict};
 pub use sched::{SchedFlags, SchedulerKind};
 pub use service::{Persistence, Protocol, ServiceConfig, ServiceId, ServiceKey, VirtualService};
 pub use stats::{DropCounters, DropReason, Stats};
