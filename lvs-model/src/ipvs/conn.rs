@@ -646,7 +646,7 @@ impl ConnTable {
 
 /// `ip_vs_bind_dest`: count a new entry on its dest.
 pub(crate) fn bind(c: &Conn, dests: &mut DestTable) {
-    let d = dests.get_mut(c.dest);
+    let mut d = dests.get_mut(c.dest);
     if c.template {
         d.persistconns += 1;
     } else if c.inactive {
@@ -659,7 +659,7 @@ pub(crate) fn bind(c: &Conn, dests: &mut DestTable) {
 
 /// `ip_vs_unbind_dest`: uncount an entry that goes away.
 pub(crate) fn unbind(c: &Conn, dests: &mut DestTable) {
-    let d = dests.get_mut(c.dest);
+    let mut d = dests.get_mut(c.dest);
     if c.template {
         d.persistconns -= 1;
     } else if c.inactive {
@@ -694,7 +694,7 @@ pub(crate) fn set_state(
             }
             let new = tcp_next_state(table, flags, c.state);
             if new != c.state {
-                let d = dests.get_mut(c.dest);
+                let mut d = dests.get_mut(c.dest);
                 if !c.inactive && new != TcpState::Established {
                     d.activeconns -= 1;
                     d.inactconns += 1;

@@ -121,12 +121,21 @@ enum Parse {
 
 /// The one's-complement sum of 16-bit big-endian words, folded to 16 bits (smoltcp's
 /// `checksum::data` for even lengths; an IPv4 header is always a whole number of words).
+///
+/// Sums 32-bit words: 2^16 ≡ 1 (mod 2^16 − 1), so folding their sum gives the same value, and
+/// it is 0 only when every word is.
 #[inline]
 fn ones_sum(words: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    for w in words.chunks_exact(2) {
-        sum += u16::from_be_bytes([w[0], w[1]]) as u32;
+    let mut sum: u64 = 0;
+    let mut quads = words.chunks_exact(4);
+    for q in &mut quads {
+        sum += u32::from_be_bytes([q[0], q[1], q[2], q[3]]) as u64;
     }
+    for w in quads.remainder().chunks_exact(2) {
+        sum += u16::from_be_bytes([w[0], w[1]]) as u64;
+    }
+    sum = (sum & 0xffff_ffff) + (sum >> 32);
+    sum = (sum & 0xffff_ffff) + (sum >> 32);
     sum = (sum & 0xffff) + (sum >> 16);
     sum = (sum & 0xffff) + (sum >> 16);
     sum as u16
@@ -235,14 +244,14 @@ fn csum_replace(csum: u16, old: &[u8], new: &[u8]) -> u16 {
 /// verified on input, so this equals a full recompute).
 #[inline]
 fn decrement_ttl(pkt: &mut [u8]) {
-    let old = [pkt[8], pkt[9]];
-    pkt[8] = old[0].wrapping_sub(1);
-    let c = csum_replace(
-        u16::from_be_bytes([pkt[10], pkt[11]]),
-        &old,
-        &[pkt[8], pkt[9]],
-    );
-    pkt[10..12].copy_from_slice(&c.to_be_bytes());
+    // csum_replace for the one word [ttl, protocol], written out.
+    let old = u16::from_be_bytes([pkt[8], pkt[9]]);
+    pkt[8] = pkt[8].wrapping_sub(1);
+    let new = u16::from_be_bytes([pkt[8], pkt[9]]);
+    let mut sum = (!u16::from_be_bytes([pkt[10], pkt[11]])) as u32 + (!old) as u32 + new as u32;
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    pkt[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
 }
 
 /// Rewrite one address (at `addr_off` in the IP header) and one port of the L4 header, fixing
@@ -504,9 +513,9 @@ impl Ipvs {
     }
 
     fn count_in(&mut self, now: Instant, dest: DestId, len: usize) {
-        let d = self.dests.get_mut(dest);
-        d.stats.count_in(len);
-        if let Some(sid) = d.service
+        let (stats, service) = self.dests.stats_mut(dest);
+        stats.count_in(len);
+        if let Some(sid) = service
             && let Some(Some(svc)) = self.services.get_mut(sid.0 as usize)
         {
             svc.stats.count_in(len);
@@ -516,9 +525,9 @@ impl Ipvs {
     }
 
     fn count_out(&mut self, now: Instant, dest: DestId, len: usize) {
-        let d = self.dests.get_mut(dest);
-        d.stats.count_out(len);
-        if let Some(sid) = d.service
+        let (stats, service) = self.dests.stats_mut(dest);
+        stats.count_out(len);
+        if let Some(sid) = service
             && let Some(Some(svc)) = self.services.get_mut(sid.0 as usize)
         {
             svc.stats.count_out(len);
@@ -528,7 +537,7 @@ impl Ipvs {
     }
 
     fn count_conn(&mut self, now: Instant, dest: DestId, sid: ServiceId) {
-        self.dests.get_mut(dest).stats.conns += 1;
+        self.dests.stats_mut(dest).0.conns += 1;
         if let Some(Some(svc)) = self.services.get_mut(sid.0 as usize) {
             svc.stats.conns += 1;
         }
@@ -1003,6 +1012,20 @@ mod tests {
             }
             prop_assert_eq!(summary(parse(&b)), summary(parse_with_smoltcp(&b)));
             prop_assert_eq!(summary(parse(&raw)), summary(parse_with_smoltcp(&raw)));
+        }
+
+        /// The written-out TTL update equals the general RFC 1624 one.
+        #[test]
+        fn decrement_ttl_matches_csum_replace(mut h in proptest::collection::vec(any::<u8>(), 20)) {
+            let old = [h[8], h[9]];
+            let want = csum_replace(
+                u16::from_be_bytes([h[10], h[11]]),
+                &old,
+                &[old[0].wrapping_sub(1), old[1]],
+            );
+            decrement_ttl(&mut h);
+            prop_assert_eq!(h[8], old[0].wrapping_sub(1));
+            prop_assert_eq!(u16::from_be_bytes([h[10], h[11]]), want);
         }
 
         /// The in-place header checksum equals smoltcp's.

@@ -7,7 +7,25 @@ use super::{DestList, usable};
 use crate::ipvs::dest::DestId;
 
 pub fn schedule(list: DestList<'_>) -> Option<DestId> {
-    least_weighted(list, |d| d.overhead())
+    // least_weighted(list, |d| d.overhead()) on the compact records.
+    let mut it = list.iter_hot();
+    let (mut least, mut lw, mut loh) = loop {
+        let (id, d) = it.next()?;
+        if !d.overloaded && d.weight > 0 {
+            break (id, d.weight as u64, d.overhead);
+        }
+    };
+    for (id, d) in it {
+        if d.overloaded {
+            continue;
+        }
+        if loh * d.weight as u64 > d.overhead * lw {
+            least = id;
+            lw = d.weight as u64;
+            loh = d.overhead;
+        }
+    }
+    Some(least)
 }
 
 /// The wlc shape shared by wlc, sed, lblc and lblcr: `cost` is the per-dest overhead.
