@@ -193,8 +193,9 @@ impl RealServer {
 pub(crate) struct DestHot {
     /// [`RealServer::overhead`].
     pub overhead: u64,
+    /// The weight, or 0 while OVERLOADED: either way lc/wlc never pick the dest, so one
+    /// field answers both questions.
     pub weight: u32,
-    pub overloaded: bool,
 }
 
 impl DestHot {
@@ -202,8 +203,7 @@ impl DestHot {
     fn of(d: &RealServer) -> DestHot {
         DestHot {
             overhead: d.overhead(),
-            weight: d.weight,
-            overloaded: d.overloaded,
+            weight: if d.overloaded { 0 } else { d.weight },
         }
     }
 }

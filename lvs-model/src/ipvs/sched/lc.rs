@@ -11,11 +11,7 @@ pub fn schedule(list: DestList<'_>) -> Option<DestId> {
     let mut least = u64::MAX;
     let mut at = None;
     for (id, d) in list.iter_hot() {
-        let doh = if d.overloaded || d.weight == 0 {
-            u64::MAX
-        } else {
-            d.overhead
-        };
+        let doh = if d.weight == 0 { u64::MAX } else { d.overhead };
         if doh < least {
             least = doh;
             at = Some(id);
