@@ -1,5 +1,5 @@
-//! IPVS benchmarks: DR forwarding on an established connection, a new connection (schedule +
-//! insert), wlc/lc picks among 1,000 dests, and the mh table build for 1,000 dests.
+//! IPVS benchmarks: DR forwarding on an established connection (copying and in-place calls),
+//! a new connection (schedule + insert), wlc/lc picks among 1,000 dests, and the mh table build for 1,000 dests.
 //! Memory for 1 M connections is measured by `tests/ipvs_memory.rs` (a counting allocator).
 
 use std::hint::black_box;
@@ -76,6 +76,23 @@ fn forwarding(c: &mut Criterion) {
         b.iter(|| {
             t += 1;
             black_box(ipvs.process_inbound(Instant::from_nanos(t), black_box(&ack), &mut r))
+        })
+    });
+
+    // The same through the allocation-free call the director uses: the frame buffer is
+    // refilled (as the director copies each frame in) and rewritten in place.
+    let mut buf = Vec::with_capacity(1600);
+    g.bench_function("dr_established_in_place", |b| {
+        b.iter(|| {
+            t += 1;
+            buf.clear();
+            buf.extend_from_slice(&ack);
+            black_box(ipvs.process_inbound_in_place(
+                Instant::from_nanos(t),
+                0,
+                black_box(&mut buf),
+                &mut r,
+            ))
         })
     });
 
@@ -170,6 +187,20 @@ fn cpu_time_report(_: &mut Criterion) {
         per_op(2_000_000, |i| {
             let _ =
                 black_box(ipvs.process_inbound(Instant::from_nanos(i), black_box(&ack), &mut r));
+        }),
+    ));
+    let mut buf = Vec::with_capacity(1600);
+    lines.push((
+        "dr_established_in_place",
+        per_op(2_000_000, |i| {
+            buf.clear();
+            buf.extend_from_slice(&ack);
+            let _ = black_box(ipvs.process_inbound_in_place(
+                Instant::from_nanos(2_000_000 + i),
+                0,
+                black_box(&mut buf),
+                &mut r,
+            ));
         }),
     ));
     let (mut ipvs, _) = director(SchedulerKind::Wlc, 2);

@@ -8,8 +8,8 @@ mod packets;
 use std::net::Ipv4Addr;
 
 use lvs_model::ipvs::{
-    DestConfig, ForwardMethod, Ipvs, IpvsConfig, Persistence, SchedulerKind, ServiceConfig,
-    ServiceKey, ipvsadm,
+    Action, DestConfig, ForwardMethod, Ipvs, IpvsConfig, Persistence, SchedulerKind, ServiceConfig,
+    ServiceKey, Verdict, ipvsadm,
 };
 use lvs_model::time::{Duration, Instant};
 use packets::*;
@@ -231,5 +231,121 @@ proptest! {
         }
         prop_assert_eq!(ipvs.dest_table().iter().filter(|(_, d)| !d.available).count(), 0,
             "trashed dests are freed once unreferenced");
+    }
+}
+
+/// A copying call's verdict and an in-place call's action on `buf` say the same thing.
+fn same_outcome(v: &Verdict, a: &Action, buf: &[u8], orig: &[u8]) -> Result<(), TestCaseError> {
+    match (v, a) {
+        (Verdict::Forward { next_hop, packet }, Action::Forward { next_hop: h }) => {
+            prop_assert_eq!(next_hop, h);
+            prop_assert_eq!(packet.as_slice(), buf);
+        }
+        (Verdict::LocalDeliver, Action::LocalDeliver) | (Verdict::Pass, Action::Pass) => {
+            prop_assert_eq!(orig, buf, "unforwarded packets stay as they were");
+        }
+        (Verdict::Reply(x), Action::Reply(y)) => {
+            prop_assert_eq!(x, y);
+            prop_assert_eq!(orig, buf);
+        }
+        (Verdict::Drop(x), Action::Drop(y)) => {
+            prop_assert_eq!(x, y);
+            prop_assert_eq!(orig, buf);
+        }
+        _ => prop_assert!(false, "{v:?} vs {a:?}"),
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// The in-place calls make the same decisions, bytes, counters and entries as the copying
+    /// ones, over DR, NAT and TUN dests, admin changes and time.
+    #[test]
+    fn in_place_calls_match_copying_calls(
+        kind in sched(),
+        persistent in any::<bool>(),
+        mtu in prop_oneof![Just(1500u16), Just(60u16), Just(80u16)],
+        ops in proptest::collection::vec(op(), 1..80),
+        trailing in 0usize..3,
+    ) {
+        let (mut a, tk, uk) = lab(kind, persistent);
+        a.config.route_mtu = mtu;
+        let mut b = a.clone();
+        let (mut ra, mut rb) = (rng(), rng());
+        let mut now = Instant::ZERO;
+        let mut ttl = 64u8;
+        for op in ops {
+            match op {
+                Op::In { client, port, flags } | Op::Out { client, port, flags, .. } => {
+                    let c = (Ipv4Addr::new(10, 0, 0, client + 1), 1000 + port as u16);
+                    let inbound = matches!(op, Op::In { .. });
+                    let s = match op { Op::Out { server, .. } => rs(102 + server), _ => VIP };
+                    let mut p = match (inbound, flags == "udp") {
+                        (true, true) => udp(c, (VIP, 53), b"q"),
+                        (true, false) => tcp(c, (VIP, 80), flags, b"0123456789abcdefghijklmnopqrstuvwxyz"),
+                        (false, true) => udp((s, 53), c, b"a"),
+                        (false, false) => tcp((s, 80), c, flags, b""),
+                    };
+                    // Vary the TTL (down to 1) and leave bytes past the IP total length.
+                    ttl = if ttl <= 1 { 64 } else { ttl - 21 };
+                    p[10] = 0;
+                    p[11] = 0;
+                    let mut acc = 0u32;
+                    for w in p[..20].chunks(2) {
+                        acc += u16::from_be_bytes([w[0], w[1]]) as u32;
+                    }
+                    while acc > 0xffff {
+                        acc = (acc & 0xffff) + (acc >> 16);
+                    }
+                    p[10..12].copy_from_slice(&(!(acc as u16)).to_be_bytes());
+                    prop_assert!(checksums_ok(&p));
+                    p.extend(std::iter::repeat_n(0xee, trailing));
+                    let mut buf = p.clone();
+                    let (v, act) = if inbound {
+                        (a.process_inbound(now, &p, &mut ra), b.process_inbound_in_place(now, 0, &mut buf, &mut rb))
+                    } else {
+                        (a.process_outbound(now, &p, &mut ra), b.process_outbound_in_place(now, &mut buf, &mut rb))
+                    };
+                    same_outcome(&v, &act, &buf, &p)?;
+                }
+                Op::Wait(ms) => {
+                    now += Duration::from_millis(ms as u64);
+                    for ipvs in [&mut a, &mut b] {
+                        while let Some(t) = ipvs.poll_timeout() {
+                            if t > now { break; }
+                            ipvs.handle_timeout(t);
+                        }
+                    }
+                }
+                Op::Weight { server, weight } => {
+                    for ipvs in [&mut a, &mut b] {
+                        let _ = ipvs.edit_dest(&tk, DestConfig::new(rs(102 + server), 80).weight(weight));
+                    }
+                }
+                Op::Delete { server } => {
+                    for ipvs in [&mut a, &mut b] {
+                        let _ = ipvs.delete_dest(&tk, rs(102 + server), 80);
+                        let _ = ipvs.delete_dest(&uk, rs(102 + server), 53);
+                    }
+                }
+                Op::Add { server } => {
+                    for ipvs in [&mut a, &mut b] {
+                        let _ = ipvs.add_dest(&tk, DestConfig::new(rs(102 + server), 80));
+                        let _ = ipvs.add_dest(&uk, DestConfig::new(rs(102 + server), 53));
+                    }
+                }
+                Op::ExpireNodest(x) => { a.sysctl.expire_nodest_conn = x; b.sysctl.expire_nodest_conn = x; }
+                Op::ExpireQuiescent(x) => {
+                    a.sysctl.expire_quiescent_template = x;
+                    b.sysctl.expire_quiescent_template = x;
+                }
+                Op::RecreateService | Op::SetTimeouts(_) => {}
+            }
+        }
+        prop_assert_eq!(ipvsadm::list_conns(&a, now), ipvsadm::list_conns(&b, now));
+        prop_assert_eq!(a.drops(), b.drops());
+        prop_assert_eq!(a.total_stats(), b.total_stats());
     }
 }

@@ -186,21 +186,76 @@ impl RealServer {
     }
 }
 
+/// What lc/wlc read of a dest, 16 bytes, in an array beside the arena so that a scan of
+/// 1,000 dests stays in L1. Kept equal to the [`RealServer`] by [`DestMut`], the only way to
+/// change one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct DestHot {
+    /// [`RealServer::overhead`].
+    pub overhead: u64,
+    /// The weight, or 0 while OVERLOADED: either way lc/wlc never pick the dest, so one
+    /// field answers both questions.
+    pub weight: u32,
+}
+
+impl DestHot {
+    #[inline]
+    fn of(d: &RealServer) -> DestHot {
+        DestHot {
+            overhead: d.overhead(),
+            weight: if d.overloaded { 0 } else { d.weight },
+        }
+    }
+}
+
+/// A dest borrowed for change; on drop it refreshes the dest's [`DestHot`] record.
+pub struct DestMut<'a> {
+    d: &'a mut RealServer,
+    hot: &'a mut DestHot,
+}
+
+impl core::ops::Deref for DestMut<'_> {
+    type Target = RealServer;
+    #[inline]
+    fn deref(&self) -> &RealServer {
+        self.d
+    }
+}
+
+impl core::ops::DerefMut for DestMut<'_> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut RealServer {
+        self.d
+    }
+}
+
+impl Drop for DestMut<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        *self.hot = DestHot::of(self.d);
+    }
+}
+
 /// The arena of dests, indexed by [`DestId`]. Freed slots are reused lowest-first, so ids are
 /// deterministic.
 #[derive(Clone, Debug, Default)]
 pub struct DestTable {
     slots: Vec<Option<RealServer>>,
+    /// `hot[i]` mirrors `slots[i]` (stale, and never read, for a free slot).
+    hot: Vec<DestHot>,
     free: std::collections::BTreeSet<u32>,
 }
 
 impl DestTable {
     pub(crate) fn insert(&mut self, d: RealServer) -> DestId {
+        let h = DestHot::of(&d);
         if let Some(i) = self.free.pop_first() {
             self.slots[i as usize] = Some(d);
+            self.hot[i as usize] = h;
             DestId(i)
         } else {
             self.slots.push(Some(d));
+            self.hot.push(h);
             DestId((self.slots.len() - 1) as u32)
         }
     }
@@ -223,10 +278,31 @@ impl DestTable {
     }
 
     #[inline]
-    pub(crate) fn get_mut(&mut self, id: DestId) -> &mut RealServer {
-        self.slots[id.0 as usize].as_mut().expect("live dest id")
+    pub(crate) fn get_mut(&mut self, id: DestId) -> DestMut<'_> {
+        DestMut {
+            d: self.slots[id.0 as usize].as_mut().expect("live dest id"),
+            hot: &mut self.hot[id.0 as usize],
+        }
     }
 
+    /// A dest's counters (which no scheduler reads) and its service, without the
+    /// [`DestMut`] refresh.
+    #[inline]
+    pub(crate) fn stats_mut(&mut self, id: DestId) -> (&mut Stats, Option<ServiceId>) {
+        let d = self.slots[id.0 as usize].as_mut().expect("live dest id");
+        (&mut d.stats, d.service)
+    }
+
+    /// The scheduling fields of a live dest.
+    #[inline]
+    pub(crate) fn hot(&self, id: DestId) -> &DestHot {
+        &self.hot[id.0 as usize]
+    }
+
+    /// Whether every live dest's [`DestHot`] equals its fields (for the invariant check).
+    pub(crate) fn hot_in_sync(&self) -> bool {
+        self.iter().all(|(id, d)| *self.hot(id) == DestHot::of(d))
+    }
     pub fn try_get(&self, id: DestId) -> Option<&RealServer> {
         self.slots.get(id.0 as usize).and_then(|s| s.as_ref())
     }

@@ -25,7 +25,7 @@
 use std::net::Ipv4Addr;
 
 use rand_core::Rng;
-use smoltcp::wire::{IpProtocol, Ipv4Packet, TcpPacket, UdpPacket};
+use smoltcp::wire::{IpProtocol, Ipv4Packet};
 
 use super::Ipvs;
 use super::conn::{self, ConnId, ConnProto, Direction, NewConn, TcpFlags, TcpState};
@@ -53,6 +53,50 @@ pub enum Verdict {
     Drop(DropReason),
 }
 
+/// [`Verdict`] for the in-place calls ([`Ipvs::process_inbound_in_place`],
+/// [`Ipvs::process_outbound_in_place`]): a forwarded packet is the caller's buffer, rewritten.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum Action {
+    /// Send the rewritten buffer to the link-layer next hop `next_hop` (as
+    /// [`Verdict::Forward`]).
+    Forward {
+        next_hop: Ipv4Addr,
+    },
+    LocalDeliver,
+    Pass,
+    Reply(Vec<u8>),
+    Drop(DropReason),
+}
+
+impl Action {
+    /// A non-forwarding verdict as an action.
+    fn from_verdict(v: Verdict) -> Action {
+        match v {
+            // Never reached: forwarding verdicts are built only by the copying calls.
+            Verdict::Forward { next_hop, .. } => Action::Forward { next_hop },
+            Verdict::LocalDeliver => Action::LocalDeliver,
+            Verdict::Pass => Action::Pass,
+            Verdict::Reply(p) => Action::Reply(p),
+            Verdict::Drop(r) => Action::Drop(r),
+        }
+    }
+}
+
+/// The decision for a packet: rewrite and send it, or a verdict that is not a forward.
+enum Step {
+    Xmit(Xmit),
+    Done(Verdict),
+}
+
+/// How to rewrite a packet that is forwarded inbound.
+struct Xmit {
+    p: Parsed,
+    forward: ForwardMethod,
+    daddr: Ipv4Addr,
+    dport: u16,
+}
+
 /// The fields of a well-formed TCP/UDP packet that IPVS uses.
 #[derive(Clone, Copy, Debug)]
 struct Parsed {
@@ -75,59 +119,100 @@ enum Parse {
     Bad(DropReason),
 }
 
+/// The one's-complement sum of 16-bit big-endian words, folded to 16 bits (smoltcp's
+/// `checksum::data` for even lengths; an IPv4 header is always a whole number of words).
+///
+/// Sums 32-bit words: 2^16 ≡ 1 (mod 2^16 − 1), so folding their sum gives the same value, and
+/// it is 0 only when every word is.
+#[inline]
+fn ones_sum(words: &[u8]) -> u16 {
+    let mut sum: u64 = 0;
+    let mut quads = words.chunks_exact(4);
+    for q in &mut quads {
+        sum += u32::from_be_bytes([q[0], q[1], q[2], q[3]]) as u64;
+    }
+    for w in quads.remainder().chunks_exact(2) {
+        sum += u16::from_be_bytes([w[0], w[1]]) as u64;
+    }
+    sum = (sum & 0xffff_ffff) + (sum >> 32);
+    sum = (sum & 0xffff_ffff) + (sum >> 32);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum as u16
+}
+
+/// Set an IPv4 header's checksum from scratch (what smoltcp's `fill_checksum` computes).
+#[inline]
+fn fill_ip_checksum(pkt: &mut [u8]) {
+    let ihl = ((pkt[0] & 0x0f) as usize) * 4;
+    pkt[10] = 0;
+    pkt[11] = 0;
+    let c = !ones_sum(&pkt[..ihl]);
+    pkt[10..12].copy_from_slice(&c.to_be_bytes());
+}
+
+/// Reads the fields IPVS needs straight from the bytes. The checks are exactly smoltcp's
+/// `Ipv4Packet::check_len` + `verify_checksum`, `TcpPacket::check_len` and
+/// `UdpPacket::check_len` (the tests compare both on malformed input), without building
+/// the wrappers on the per-packet path.
+#[inline]
 fn parse(buf: &[u8]) -> Parse {
     if buf.len() < 20 || buf[0] >> 4 != 4 {
         return Parse::Bad(DropReason::Truncated);
     }
-    let ip = match Ipv4Packet::new_checked(buf) {
-        Ok(p) => p,
-        Err(_) => return Parse::Bad(DropReason::BadHeaderLength),
-    };
-    if !ip.verify_checksum() {
+    let ihl = ((buf[0] & 0x0f) as usize) * 4;
+    let len = u16::from_be_bytes([buf[2], buf[3]]) as usize;
+    if buf.len() < ihl || ihl > len || buf.len() < len || ihl < 20 {
+        return Parse::Bad(DropReason::BadHeaderLength);
+    }
+    if ones_sum(&buf[..ihl]) != 0xffff {
         return Parse::Bad(DropReason::BadChecksum);
     }
-    if ip.more_frags() || ip.frag_offset() != 0 {
+    // More-fragments, or a non-zero fragment offset.
+    if buf[6] & 0x20 != 0 || u16::from_be_bytes([buf[6] & 0x1f, buf[7]]) != 0 {
         return Parse::Bad(DropReason::Fragment);
     }
-    let ihl = ip.header_len() as usize;
-    let len = ip.total_len() as usize;
     let payload = &buf[ihl..len];
-    let (proto, sport, dport, flags) = match ip.next_header() {
-        IpProtocol::Tcp => {
-            let Ok(t) = TcpPacket::new_checked(payload) else {
+    let (proto, flags) = match buf[9] {
+        6 => {
+            if payload.len() < 20 {
                 return Parse::Bad(DropReason::BadTransportHeader);
-            };
+            }
+            let hl = ((payload[12] >> 4) as usize) * 4;
+            if payload.len() < hl || hl < 20 {
+                return Parse::Bad(DropReason::BadTransportHeader);
+            }
+            let f = payload[13];
             let flags = TcpFlags {
-                syn: t.syn(),
-                fin: t.fin(),
-                ack: t.ack(),
-                rst: t.rst(),
+                syn: f & 0x02 != 0,
+                fin: f & 0x01 != 0,
+                ack: f & 0x10 != 0,
+                rst: f & 0x04 != 0,
             };
-            (Protocol::Tcp, t.src_port(), t.dst_port(), flags)
+            (Protocol::Tcp, flags)
         }
-        IpProtocol::Udp => {
-            let Ok(u) = UdpPacket::new_checked(payload) else {
+        17 => {
+            if payload.len() < 8 {
                 return Parse::Bad(DropReason::BadTransportHeader);
-            };
-            (
-                Protocol::Udp,
-                u.src_port(),
-                u.dst_port(),
-                TcpFlags::default(),
-            )
+            }
+            let ul = u16::from_be_bytes([payload[4], payload[5]]) as usize;
+            if payload.len() < ul || ul < 8 {
+                return Parse::Bad(DropReason::BadTransportHeader);
+            }
+            (Protocol::Udp, TcpFlags::default())
         }
         _ => return Parse::Other,
     };
     Parse::Ok(Parsed {
         len,
         ihl,
-        src: ip.src_addr(),
-        dst: ip.dst_addr(),
+        src: Ipv4Addr::new(buf[12], buf[13], buf[14], buf[15]),
+        dst: Ipv4Addr::new(buf[16], buf[17], buf[18], buf[19]),
         proto,
-        sport,
-        dport,
+        sport: u16::from_be_bytes([payload[0], payload[1]]),
+        dport: u16::from_be_bytes([payload[2], payload[3]]),
         flags,
-        df: ip.dont_frag(),
+        df: buf[6] & 0x40 != 0,
     })
 }
 
@@ -138,14 +223,16 @@ fn conn_proto(p: Protocol) -> ConnProto {
     }
 }
 
-/// RFC 1624 incremental update: `csum` after 16-bit words `old` became `new`.
+/// RFC 1624 incremental update: `csum` after 16-bit words `old` became `new` (both of even
+/// length).
+#[inline]
 fn csum_replace(csum: u16, old: &[u8], new: &[u8]) -> u16 {
     let mut sum: u32 = (!csum) as u32;
-    for c in old.chunks(2) {
-        sum += (!u16::from_be_bytes([c[0], c.get(1).copied().unwrap_or(0)])) as u32;
+    for c in old.chunks_exact(2) {
+        sum += (!u16::from_be_bytes([c[0], c[1]])) as u32;
     }
-    for c in new.chunks(2) {
-        sum += u16::from_be_bytes([c[0], c.get(1).copied().unwrap_or(0)]) as u32;
+    for c in new.chunks_exact(2) {
+        sum += u16::from_be_bytes([c[0], c[1]]) as u32;
     }
     while sum > 0xffff {
         sum = (sum & 0xffff) + (sum >> 16);
@@ -155,15 +242,16 @@ fn csum_replace(csum: u16, old: &[u8], new: &[u8]) -> u16 {
 
 /// `ip_decrease_ttl`: TTL − 1 with an incremental header-checksum update (the header was
 /// verified on input, so this equals a full recompute).
+#[inline]
 fn decrement_ttl(pkt: &mut [u8]) {
-    let old = [pkt[8], pkt[9]];
-    pkt[8] = old[0].wrapping_sub(1);
-    let c = csum_replace(
-        u16::from_be_bytes([pkt[10], pkt[11]]),
-        &old,
-        &[pkt[8], pkt[9]],
-    );
-    pkt[10..12].copy_from_slice(&c.to_be_bytes());
+    // csum_replace for the one word [ttl, protocol], written out.
+    let old = u16::from_be_bytes([pkt[8], pkt[9]]);
+    pkt[8] = pkt[8].wrapping_sub(1);
+    let new = u16::from_be_bytes([pkt[8], pkt[9]]);
+    let mut sum = (!u16::from_be_bytes([pkt[10], pkt[11]])) as u32 + (!old) as u32 + new as u32;
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    pkt[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
 }
 
 /// Rewrite one address (at `addr_off` in the IP header) and one port of the L4 header, fixing
@@ -197,7 +285,7 @@ fn mangle(
     }
     pkt[addr_off..addr_off + 4].copy_from_slice(&new_addr.octets());
     pkt[l4 + port_off..l4 + port_off + 2].copy_from_slice(&new_port.to_be_bytes());
-    Ipv4Packet::new_unchecked(&mut pkt[..]).fill_checksum();
+    fill_ip_checksum(pkt);
 }
 
 /// The largest slice of the offending packet an ICMP error quotes (576 − 20 − 8).
@@ -294,10 +382,48 @@ impl Ipvs {
         packet: &[u8],
         rng: &mut impl Rng,
     ) -> Verdict {
+        match self.inbound(now, fwmark, packet, rng) {
+            Step::Xmit(x) => {
+                let mut out = packet[..x.p.len].to_vec();
+                let next_hop = self.rewrite(&x, &mut out, rng);
+                Verdict::Forward {
+                    next_hop,
+                    packet: out,
+                }
+            }
+            Step::Done(v) => v,
+        }
+    }
+
+    /// [`Ipvs::process_inbound_marked`] without allocating: a forwarded packet is rewritten in
+    /// `packet` itself (cut to its IP total length; TUN prepends the outer header) and
+    /// [`Action::Forward`] carries only the next hop. Any other outcome leaves `packet` as it
+    /// was. Same decisions, counters and bytes as the copying call.
+    pub fn process_inbound_in_place(
+        &mut self,
+        now: Instant,
+        fwmark: u32,
+        packet: &mut Vec<u8>,
+        rng: &mut impl Rng,
+    ) -> Action {
+        match self.inbound(now, fwmark, packet, rng) {
+            Step::Xmit(x) => {
+                packet.truncate(x.p.len);
+                Action::Forward {
+                    next_hop: self.rewrite(&x, packet, rng),
+                }
+            }
+            Step::Done(v) => Action::from_verdict(v),
+        }
+    }
+
+    /// Everything `ip_vs_in` decides, up to (not including) rewriting the packet.
+    #[inline]
+    fn inbound(&mut self, now: Instant, fwmark: u32, packet: &[u8], rng: &mut impl Rng) -> Step {
         let p = match parse(packet) {
             Parse::Ok(p) => p,
-            Parse::Other => return self.local(),
-            Parse::Bad(r) => return self.drop(r),
+            Parse::Other => return Step::Done(self.local()),
+            Parse::Bad(r) => return Step::Done(self.drop(r)),
         };
         let packet = &packet[..p.len];
         let proto = conn_proto(p.proto);
@@ -335,7 +461,7 @@ impl Ipvs {
                 self.expire_now(id);
                 cid = None;
             } else {
-                return self.drop(DropReason::DestUnavailable);
+                return Step::Done(self.drop(DropReason::DestUnavailable));
             }
         }
 
@@ -343,17 +469,17 @@ impl Ipvs {
             Some(id) => id,
             None => {
                 let Some(sid) = self.find_service(fwmark, p.proto, p.dst, p.dport) else {
-                    return self.local();
+                    return Step::Done(self.local());
                 };
                 // Only a SYN (without RST) opens a TCP entry (sloppy_tcp = 0).
                 if p.proto == Protocol::Tcp && (!p.flags.syn || p.flags.rst) {
-                    return self.local();
+                    return Step::Done(self.local());
                 }
                 match self.schedule(now, sid, &p, rng) {
                     Some(id) => id,
                     None => {
                         // ip_vs_leave: ICMP port unreachable from the VIP.
-                        return self.reply(
+                        return Step::Done(self.reply(
                             DropReason::NoDestination,
                             p.dst,
                             packet,
@@ -361,7 +487,7 @@ impl Ipvs {
                             3,
                             [0; 4],
                             rng,
-                        );
+                        ));
                     }
                 }
             }
@@ -369,7 +495,7 @@ impl Ipvs {
 
         // ip_vs_in_stats, ip_vs_set_state, packet_xmit, ip_vs_conn_put.
         let Some(c) = self.conns.get_mut(id) else {
-            return self.drop(DropReason::DestUnavailable);
+            return Step::Done(self.drop(DropReason::DestUnavailable));
         };
         let dest_id = c.dest;
         conn::set_state(
@@ -381,15 +507,15 @@ impl Ipvs {
         );
         let (forward, daddr, dport) = (c.forward, c.daddr, c.dport);
         self.count_in(now, dest_id, p.len);
-        let verdict = self.xmit(&p, packet, forward, daddr, dport, rng);
+        let step = self.xmit(p, packet, forward, daddr, dport, rng);
         self.conns.rearm(id, now);
-        verdict
+        step
     }
 
     fn count_in(&mut self, now: Instant, dest: DestId, len: usize) {
-        let d = self.dests.get_mut(dest);
-        d.stats.count_in(len);
-        if let Some(sid) = d.service
+        let (stats, service) = self.dests.stats_mut(dest);
+        stats.count_in(len);
+        if let Some(sid) = service
             && let Some(Some(svc)) = self.services.get_mut(sid.0 as usize)
         {
             svc.stats.count_in(len);
@@ -399,9 +525,9 @@ impl Ipvs {
     }
 
     fn count_out(&mut self, now: Instant, dest: DestId, len: usize) {
-        let d = self.dests.get_mut(dest);
-        d.stats.count_out(len);
-        if let Some(sid) = d.service
+        let (stats, service) = self.dests.stats_mut(dest);
+        stats.count_out(len);
+        if let Some(sid) = service
             && let Some(Some(svc)) = self.services.get_mut(sid.0 as usize)
         {
             svc.stats.count_out(len);
@@ -411,7 +537,7 @@ impl Ipvs {
     }
 
     fn count_conn(&mut self, now: Instant, dest: DestId, sid: ServiceId) {
-        self.dests.get_mut(dest).stats.conns += 1;
+        self.dests.stats_mut(dest).0.conns += 1;
         if let Some(Some(svc)) = self.services.get_mut(sid.0 as usize) {
             svc.stats.conns += 1;
         }
@@ -569,63 +695,88 @@ impl Ipvs {
         Some(id)
     }
 
-    /// `packet_xmit` for the entry's forwarding method.
+    /// `packet_xmit`'s checks for the entry's forwarding method (TTL, MTU); the rewrite itself
+    /// is [`Ipvs::rewrite`].
+    #[inline]
     fn xmit(
         &mut self,
-        p: &Parsed,
+        p: Parsed,
         packet: &[u8],
         forward: ForwardMethod,
         daddr: Ipv4Addr,
         dport: u16,
         rng: &mut impl Rng,
-    ) -> Verdict {
+    ) -> Step {
         // decrement_ttl, then the MTU check (__ip_vs_get_out_rt).
         let ttl = packet[8];
         if ttl <= 1 {
-            return self.reply(DropReason::TtlExpired, p.dst, packet, 11, 0, [0; 4], rng);
+            return Step::Done(self.reply(
+                DropReason::TtlExpired,
+                p.dst,
+                packet,
+                11,
+                0,
+                [0; 4],
+                rng,
+            ));
         }
         let route_mtu = self.config.route_mtu as usize;
         let mtu = match forward {
             ForwardMethod::Tunnel => {
                 let m = route_mtu.saturating_sub(20);
                 if m < 68 {
-                    return self.drop(DropReason::TunnelMtuTooSmall);
+                    return Step::Done(self.drop(DropReason::TunnelMtuTooSmall));
                 }
                 m
             }
             _ => route_mtu,
         };
-        let mut out = packet.to_vec();
-        decrement_ttl(&mut out);
         if p.len > mtu {
             if p.df {
+                // The ICMP error quotes the packet as it would have left (TTL already − 1).
+                let mut out = packet.to_vec();
+                decrement_ttl(&mut out);
                 let mut rest = [0u8; 4];
                 rest[2..].copy_from_slice(&(mtu as u16).to_be_bytes());
-                return self.reply(DropReason::FragNeeded, p.dst, &out, 3, 4, rest, rng);
+                return Step::Done(self.reply(
+                    DropReason::FragNeeded,
+                    p.dst,
+                    &out,
+                    3,
+                    4,
+                    rest,
+                    rng,
+                ));
             }
-            return self.drop(DropReason::NeedsFragmentation);
+            return Step::Done(self.drop(DropReason::NeedsFragmentation));
         }
-        match forward {
-            ForwardMethod::DirectRoute => Verdict::Forward {
-                next_hop: daddr,
-                packet: out,
-            },
+        Step::Xmit(Xmit {
+            p,
+            forward,
+            daddr,
+            dport,
+        })
+    }
+
+    /// Rewrite `out` (the packet, exactly `x.p.len` bytes) for transmission; returns the next
+    /// hop.
+    #[inline]
+    fn rewrite(&self, x: &Xmit, out: &mut Vec<u8>, rng: &mut impl Rng) -> Ipv4Addr {
+        let daddr = x.daddr;
+        decrement_ttl(out);
+        match x.forward {
+            ForwardMethod::DirectRoute => {}
             ForwardMethod::Masquerade => {
                 let port_off = 2; // destination port
-                mangle(&mut out, p, 16, daddr, port_off, dport);
-                Verdict::Forward {
-                    next_hop: daddr,
-                    packet: out,
-                }
+                mangle(out, &x.p, 16, daddr, port_off, x.dport);
             }
             ForwardMethod::Tunnel => {
-                let inner = Ipv4Packet::new_unchecked(&out[..]);
-                let (dscp, ecn, ttl) = (inner.dscp(), inner.ecn(), inner.hop_limit());
-                let df = self.sysctl.pmtu_disc && p.df;
-                let mut pkt = vec![0u8; 20];
-                pkt.extend_from_slice(&out);
-                let total = pkt.len() as u16;
-                let mut ip = Ipv4Packet::new_unchecked(&mut pkt[..]);
+                let (tos, ttl) = (out[1], out[8]);
+                let (dscp, ecn) = (tos >> 2, tos & 3);
+                let df = self.sysctl.pmtu_disc && x.p.df;
+                out.splice(0..0, [0u8; 20]);
+                let total = out.len() as u16;
+                let mut ip = Ipv4Packet::new_unchecked(&mut out[..]);
                 ip.set_version(4);
                 ip.set_header_len(20);
                 ip.set_dscp(dscp);
@@ -640,49 +791,85 @@ impl Ipvs {
                 ip.set_src_addr(self.config.local_addr);
                 ip.set_dst_addr(daddr);
                 ip.fill_checksum();
-                Verdict::Forward {
-                    next_hop: daddr,
-                    packet: pkt,
-                }
             }
         }
+        daddr
     }
 
     /// A packet the director forwards (from a real server, say). A reply on a NAT entry gets
     /// source RIP:rport → VIP:vport; anything else is [`Verdict::Pass`]. TTL − 1 and the MTU
     /// check stand for `ip_forward`, which runs before IPVS's FORWARD hook.
     pub fn process_outbound(&mut self, now: Instant, packet: &[u8], rng: &mut impl Rng) -> Verdict {
+        match self.outbound(now, packet, rng) {
+            Ok((p, vaddr, vport)) => {
+                let mut out = packet[..p.len].to_vec();
+                rewrite_reply(&mut out, &p, vaddr, vport);
+                Verdict::Forward {
+                    next_hop: p.dst,
+                    packet: out,
+                }
+            }
+            Err(v) => v,
+        }
+    }
+
+    /// [`Ipvs::process_outbound`] rewriting `packet` in place, as
+    /// [`Ipvs::process_inbound_in_place`] does.
+    pub fn process_outbound_in_place(
+        &mut self,
+        now: Instant,
+        packet: &mut Vec<u8>,
+        rng: &mut impl Rng,
+    ) -> Action {
+        match self.outbound(now, packet, rng) {
+            Ok((p, vaddr, vport)) => {
+                packet.truncate(p.len);
+                rewrite_reply(packet, &p, vaddr, vport);
+                Action::Forward { next_hop: p.dst }
+            }
+            Err(v) => Action::from_verdict(v),
+        }
+    }
+
+    /// `ip_vs_out`'s decision: `Ok` with the VIP:vport the reply's source becomes.
+    #[inline]
+    fn outbound(
+        &mut self,
+        now: Instant,
+        packet: &[u8],
+        rng: &mut impl Rng,
+    ) -> Result<(Parsed, Ipv4Addr, u16), Verdict> {
         let p = match parse(packet) {
             Parse::Ok(p) => p,
             Parse::Other => {
                 self.drops.passed += 1;
-                return Verdict::Pass;
+                return Err(Verdict::Pass);
             }
-            Parse::Bad(r) => return self.drop(r),
+            Parse::Bad(r) => return Err(self.drop(r)),
         };
         let packet = &packet[..p.len];
         let proto = conn_proto(p.proto);
         let Some(id) = self.conns.lookup_out(proto, p.src, p.sport, p.dst, p.dport) else {
             self.drops.passed += 1;
-            return Verdict::Pass;
+            return Err(Verdict::Pass);
         };
         let local = self.config.local_addr;
         let ttl = packet[8];
         if ttl <= 1 {
-            return self.reply(DropReason::TtlExpired, local, packet, 11, 0, [0; 4], rng);
+            return Err(self.reply(DropReason::TtlExpired, local, packet, 11, 0, [0; 4], rng));
         }
         let mtu = self.config.route_mtu as usize;
         if p.len > mtu {
             if p.df {
                 let mut rest = [0u8; 4];
                 rest[2..].copy_from_slice(&(mtu as u16).to_be_bytes());
-                return self.reply(DropReason::FragNeeded, local, packet, 3, 4, rest, rng);
+                return Err(self.reply(DropReason::FragNeeded, local, packet, 3, 4, rest, rng));
             }
-            return self.drop(DropReason::NeedsFragmentation);
+            return Err(self.drop(DropReason::NeedsFragmentation));
         }
         let Some(c) = self.conns.get_mut(id) else {
             self.drops.passed += 1;
-            return Verdict::Pass;
+            return Err(Verdict::Pass);
         };
         let dest_id = c.dest;
         conn::set_state(
@@ -694,21 +881,163 @@ impl Ipvs {
         );
         let (vaddr, vport) = (c.vaddr, c.vport);
         self.count_out(now, dest_id, p.len);
-        let mut out = packet.to_vec();
-        decrement_ttl(&mut out);
-        mangle(&mut out, &p, 12, vaddr, 0, vport);
         self.conns.rearm(id, now);
-        Verdict::Forward {
-            next_hop: p.dst,
-            packet: out,
-        }
+        Ok((p, vaddr, vport))
     }
+}
+
+/// A NAT reply leaves with TTL − 1 and source VIP:vport.
+#[inline]
+fn rewrite_reply(out: &mut [u8], p: &Parsed, vaddr: Ipv4Addr, vport: u16) {
+    decrement_ttl(out);
+    mangle(out, p, 12, vaddr, 0, vport);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use smoltcp::wire::IpAddress;
+    use proptest::prelude::*;
+    use smoltcp::wire::{IpAddress, TcpPacket, UdpPacket};
+
+    /// The parse this module had before it read the bytes itself: smoltcp's checked wrappers.
+    fn parse_with_smoltcp(buf: &[u8]) -> Parse {
+        if buf.len() < 20 || buf[0] >> 4 != 4 {
+            return Parse::Bad(DropReason::Truncated);
+        }
+        let ip = match Ipv4Packet::new_checked(buf) {
+            Ok(p) => p,
+            Err(_) => return Parse::Bad(DropReason::BadHeaderLength),
+        };
+        if !ip.verify_checksum() {
+            return Parse::Bad(DropReason::BadChecksum);
+        }
+        if ip.more_frags() || ip.frag_offset() != 0 {
+            return Parse::Bad(DropReason::Fragment);
+        }
+        let ihl = ip.header_len() as usize;
+        let len = ip.total_len() as usize;
+        let payload = &buf[ihl..len];
+        let (proto, sport, dport, flags) = match ip.next_header() {
+            IpProtocol::Tcp => {
+                let Ok(t) = TcpPacket::new_checked(payload) else {
+                    return Parse::Bad(DropReason::BadTransportHeader);
+                };
+                let flags = TcpFlags {
+                    syn: t.syn(),
+                    fin: t.fin(),
+                    ack: t.ack(),
+                    rst: t.rst(),
+                };
+                (Protocol::Tcp, t.src_port(), t.dst_port(), flags)
+            }
+            IpProtocol::Udp => {
+                let Ok(u) = UdpPacket::new_checked(payload) else {
+                    return Parse::Bad(DropReason::BadTransportHeader);
+                };
+                (
+                    Protocol::Udp,
+                    u.src_port(),
+                    u.dst_port(),
+                    TcpFlags::default(),
+                )
+            }
+            _ => return Parse::Other,
+        };
+        Parse::Ok(Parsed {
+            len,
+            ihl,
+            src: ip.src_addr(),
+            dst: ip.dst_addr(),
+            proto,
+            sport,
+            dport,
+            flags,
+            df: ip.dont_frag(),
+        })
+    }
+
+    fn summary(p: Parse) -> String {
+        match p {
+            Parse::Ok(p) => format!(
+                "ok {} {} {} {} {:?} {} {} {:?} {}",
+                p.len, p.ihl, p.src, p.dst, p.proto, p.sport, p.dport, p.flags, p.df
+            ),
+            Parse::Other => "other".into(),
+            Parse::Bad(r) => format!("bad {r:?}"),
+        }
+    }
+
+    /// A well-formed IPv4 header of `ihl` words carrying `proto`, `l4_len` bytes after it.
+    fn packet(ihl: u8, proto: u8, l4: &[u8], frag: u16, extra: usize) -> Vec<u8> {
+        let hl = ihl as usize * 4;
+        let mut b = vec![0u8; hl + l4.len() + extra];
+        b[0] = 0x40 | ihl;
+        b[2..4].copy_from_slice(&((hl + l4.len()) as u16).to_be_bytes());
+        b[6..8].copy_from_slice(&frag.to_be_bytes());
+        b[8] = 64;
+        b[9] = proto;
+        b[12..16].copy_from_slice(&[10, 0, 0, 1]);
+        b[16..20].copy_from_slice(&[192, 168, 80, 200]);
+        b[hl..hl + l4.len()].copy_from_slice(l4);
+        Ipv4Packet::new_unchecked(&mut b[..]).fill_checksum();
+        b
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        /// Arbitrary bytes, and near-valid packets with one field bent: both parses agree.
+        #[test]
+        fn parse_agrees_with_smoltcp(
+            ihl in 0u8..16,
+            proto in prop_oneof![Just(6u8), Just(17u8), Just(1u8), any::<u8>()],
+            l4 in proptest::collection::vec(any::<u8>(), 0..64),
+            frag in prop_oneof![Just(0u16), Just(0x4000u16), any::<u16>()],
+            extra in 0usize..4,
+            poke in proptest::option::of((0usize..80, any::<u8>())),
+            refill in any::<bool>(),
+            raw in proptest::collection::vec(any::<u8>(), 0..80),
+        ) {
+            let mut b = packet(ihl.max(5), proto, &l4, frag, extra);
+            b[0] = 0x40 | ihl;
+            if let Some((i, v)) = poke && i < b.len() {
+                b[i] = v;
+            }
+            if refill && b.len() >= 20 && b[0] >> 4 == 4 {
+                let hl = ((b[0] & 0x0f) as usize * 4).clamp(20, b.len());
+                b[10] = 0;
+                b[11] = 0;
+                let c = !ones_sum(&b[..hl & !1]);
+                b[10..12].copy_from_slice(&c.to_be_bytes());
+            }
+            prop_assert_eq!(summary(parse(&b)), summary(parse_with_smoltcp(&b)));
+            prop_assert_eq!(summary(parse(&raw)), summary(parse_with_smoltcp(&raw)));
+        }
+
+        /// The written-out TTL update equals the general RFC 1624 one.
+        #[test]
+        fn decrement_ttl_matches_csum_replace(mut h in proptest::collection::vec(any::<u8>(), 20)) {
+            let old = [h[8], h[9]];
+            let want = csum_replace(
+                u16::from_be_bytes([h[10], h[11]]),
+                &old,
+                &[old[0].wrapping_sub(1), old[1]],
+            );
+            decrement_ttl(&mut h);
+            prop_assert_eq!(h[8], old[0].wrapping_sub(1));
+            prop_assert_eq!(u16::from_be_bytes([h[10], h[11]]), want);
+        }
+
+        /// The in-place header checksum equals smoltcp's.
+        #[test]
+        fn fill_ip_checksum_matches_smoltcp(mut h in proptest::collection::vec(any::<u8>(), 60)) {
+            h[0] = 0x40 | (h[0] & 0x0f).max(5);
+            let mut a = h.clone();
+            fill_ip_checksum(&mut a);
+            Ipv4Packet::new_unchecked(&mut h[..]).fill_checksum();
+            prop_assert_eq!(a, h);
+        }
+    }
 
     #[test]
     fn incremental_checksum_matches_full_recompute() {

@@ -30,8 +30,8 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 pub use conn::{Conn, ConnId, ConnProto, ConnTable, Direction, TcpFlags, TcpState, Timeouts};
-pub use dest::{DestConfig, DestId, DestTable, ForwardMethod, RealServer};
-pub use forward::Verdict;
+pub use dest::{DestConfig, DestId, DestMut, DestTable, ForwardMethod, RealServer};
+pub use forward::{Action, Verdict};
 pub use sched::{SchedFlags, SchedulerKind};
 pub use service::{Persistence, Protocol, ServiceConfig, ServiceId, ServiceKey, VirtualService};
 pub use stats::{DropCounters, DropReason, Stats};
@@ -276,14 +276,17 @@ impl Ipvs {
             .ok_or(IpvsError::NoSuchService)?;
         self.svc_free.insert(id.0);
         for did in svc.dests {
-            let d = self.dests.get_mut(did);
-            d.available = false;
-            d.service = None;
-            if d.refs() == 0 {
+            let (refs, addr, port) = {
+                let mut d = self.dests.get_mut(did);
+                d.available = false;
+                d.service = None;
+                (d.refs(), d.addr, d.port)
+            };
+            if refs == 0 {
                 self.dests.remove(did);
             } else {
                 // To the trash, where a re-created service finds it again (E5).
-                self.trash.insert((*key, d.addr, d.port), did);
+                self.trash.insert((*key, addr, port), did);
             }
         }
         for did in self
@@ -363,7 +366,7 @@ impl Ipvs {
         }
         let id = match self.trash.remove(&(*key, cfg.addr, cfg.port)) {
             Some(id) => {
-                let d = self.dests.get_mut(id);
+                let mut d = self.dests.get_mut(id);
                 d.apply(&cfg);
                 if d.service != Some(sid) {
                     // Bound to a new service object: the kernel zeroes its statistics
@@ -428,8 +431,7 @@ impl Ipvs {
             .ok_or(IpvsError::NoSuchService)?;
         let id = svc.dests.remove(pos);
         let prev = pos.checked_sub(1).map(|p| svc.dests[p]);
-        let d = self.dests.get_mut(id);
-        d.available = false;
+        self.dests.get_mut(id).available = false;
         svc.sched.dest_changed(
             DestList::new(&svc.dests, &self.dests),
             DestChange::Removed { id, prev },
@@ -647,6 +649,9 @@ impl Ipvs {
             if let Some(t) = c.control {
                 *children.entry(t).or_default() += 1;
             }
+        }
+        if !self.dests.hot_in_sync() {
+            return Err("a dest's scheduling record differs from the dest".into());
         }
         for (id, d) in self.dests.iter() {
             let (a, i, p) = counts.get(&id).copied().unwrap_or_default();

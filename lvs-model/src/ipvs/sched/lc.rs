@@ -1,21 +1,23 @@
 //! Least connection (`ip_vs_lc.c`): the smallest overhead (active × 256 + inactive) among dests
 //! with weight ≠ 0 that are not overloaded; strict `<`, so ties go to the first in list.
 
-use super::{DestList, usable};
+use super::DestList;
 use crate::ipvs::dest::DestId;
 
+/// Reads the compact [`DestHot`](crate::ipvs::dest::DestHot) records: one 16-byte load per
+/// dest. An unusable dest counts as `u64::MAX` (no real overhead reaches it: at most
+/// 2^32 × 257), which never beats the strict `<`.
 pub fn schedule(list: DestList<'_>) -> Option<DestId> {
-    let mut least: Option<(DestId, u64)> = None;
-    for (id, d) in list.iter() {
-        if !usable(d) {
-            continue;
-        }
-        let doh = d.overhead();
-        if least.is_none_or(|(_, loh)| doh < loh) {
-            least = Some((id, doh));
+    let mut least = u64::MAX;
+    let mut at = None;
+    for (id, d) in list.iter_hot() {
+        let doh = if d.weight == 0 { u64::MAX } else { d.overhead };
+        if doh < least {
+            least = doh;
+            at = Some(id);
         }
     }
-    least.map(|(id, _)| id)
+    at
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use std::net::Ipv4Addr;
 
 use rand_core::Rng;
 
-use super::dest::{DestId, DestTable, RealServer};
+use super::dest::{DestHot, DestId, DestTable, RealServer};
 use crate::time::Instant;
 
 pub mod dh;
@@ -164,6 +164,12 @@ impl<'a> DestList<'a> {
     pub fn iter(&self) -> impl Iterator<Item = (DestId, &'a RealServer)> + 'a {
         let dests = self.dests;
         self.ids.iter().map(move |&id| (id, dests.get(id)))
+    }
+    /// Ids with their lc/wlc fields, in list order.
+    #[inline]
+    pub(crate) fn iter_hot(&self) -> impl Iterator<Item = (DestId, &'a DestHot)> + 'a {
+        let dests = self.dests;
+        self.ids.iter().map(move |&id| (id, dests.hot(id)))
     }
     pub fn position(&self, id: DestId) -> Option<usize> {
         self.ids.iter().position(|&d| d == id)
@@ -353,11 +359,12 @@ pub(crate) mod testutil {
         }
         pub fn set_weight(&mut self, last: u8, weight: u32) {
             let id = self.id(last);
-            let d = self.dests.get_mut(id);
+            let mut d = self.dests.get_mut(id);
             let mut cfg = DestConfig::new(d.addr, d.port).weight(weight);
             cfg.u_threshold = d.u_threshold;
             cfg.l_threshold = d.l_threshold;
             d.apply(&cfg);
+            drop(d);
             self.sched.dest_changed(
                 DestList::new(&self.ids, &self.dests),
                 DestChange::Updated(id),
@@ -384,7 +391,7 @@ pub(crate) mod testutil {
                 .find(|&&id| self.dests.get(id).addr == ip(last))
                 .unwrap()
         }
-        pub fn dest(&mut self, last: u8) -> &mut RealServer {
+        pub fn dest(&mut self, last: u8) -> crate::ipvs::dest::DestMut<'_> {
             let id = self.id(last);
             self.dests.get_mut(id)
         }

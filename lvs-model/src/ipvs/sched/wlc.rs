@@ -7,7 +7,23 @@ use super::{DestList, usable};
 use crate::ipvs::dest::DestId;
 
 pub fn schedule(list: DestList<'_>) -> Option<DestId> {
-    least_weighted(list, |d| d.overhead())
+    // least_weighted(list, |d| d.overhead()) on the compact records, where an overloaded
+    // dest has weight 0: `loh × 0 > doh × lw` never holds, as skipping it would.
+    let mut it = list.iter_hot();
+    let (mut least, mut lw, mut loh) = loop {
+        let (id, d) = it.next()?;
+        if d.weight > 0 {
+            break (id, d.weight as u64, d.overhead);
+        }
+    };
+    for (id, d) in it {
+        if loh * d.weight as u64 > d.overhead * lw {
+            least = id;
+            lw = d.weight as u64;
+            loh = d.overhead;
+        }
+    }
+    Some(least)
 }
 
 /// The wlc shape shared by wlc, sed, lblc and lblcr: `cost` is the per-dest overhead.
@@ -74,5 +90,53 @@ mod tests {
         assert_eq!(f.pick(), Some(103));
         f.dest(103).overloaded = true;
         assert_eq!(f.pick(), None);
+    }
+}
+
+#[cfg(test)]
+mod compact_records {
+    //! lc and wlc read the compact per-dest records; these tests hold them to the same picks
+    //! as the straightforward walk over the dests themselves.
+    use super::super::testutil::Fixture;
+    use super::super::{DestList, SchedulerKind, lc, usable};
+    use super::least_weighted;
+    use crate::ipvs::dest::DestId;
+    use proptest::prelude::*;
+
+    /// `ip_vs_lc_schedule` over the full dest records.
+    fn lc_reference(list: DestList<'_>) -> Option<DestId> {
+        let mut least: Option<(DestId, u64)> = None;
+        for (id, d) in list.iter() {
+            if usable(d) && least.is_none_or(|(_, l)| d.overhead() < l) {
+                least = Some((id, d.overhead()));
+            }
+        }
+        least.map(|(id, _)| id)
+    }
+
+    proptest! {
+        #[test]
+        fn lc_and_wlc_pick_as_the_full_records_do(
+            dests in proptest::collection::vec(
+                (0u32..4, 0u32..3, 0u32..600, any::<bool>(), 0u32..3), 1..12),
+        ) {
+            let adds: Vec<(u8, u32)> =
+                dests.iter().enumerate().map(|(i, d)| (100 + i as u8, d.0)).collect();
+            let mut f = Fixture::build(SchedulerKind::Wlc, &adds);
+            for (i, &(w, act, inact, over, _)) in dests.iter().enumerate() {
+                let mut d = f.dest(100 + i as u8);
+                d.activeconns = act;
+                d.inactconns = inact;
+                d.overloaded = over && w % 2 == 0;
+                drop(d);
+                if dests[i].4 == 0 {
+                    // Change the weight after the counters, as `ipvsadm -e` would.
+                    f.set_weight(100 + i as u8, (w + 1) % 4);
+                }
+            }
+            let list = DestList::new(&f.ids, &f.dests);
+            prop_assert_eq!(super::schedule(list), least_weighted(list, |d| d.overhead()));
+            prop_assert_eq!(lc::schedule(list), lc_reference(list));
+        }
     }
 }
