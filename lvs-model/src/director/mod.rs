@@ -21,7 +21,7 @@ use crate::check::{Checkers, DestAction};
 use crate::config::model::KeepalivedConfig;
 use crate::event::Event;
 use crate::host::{Iface, Inbound, Ipv4Cidr, LinuxStack, StackConfig};
-use crate::ipvs::{Ipvs, IpvsConfig, Verdict};
+use crate::ipvs::{Action, Ipvs, IpvsConfig};
 use crate::node::{ControlError, Node, PortId, ProcessAction, Transmit, process_list};
 use crate::time::Instant;
 use crate::vrrp::VrrpProcess;
@@ -268,32 +268,39 @@ impl Director {
     /// Runs a packet through IPVS; returns whether the local stack (smoltcp) got something to
     /// do, so the caller can skip polling it for the common forwarded packet.
     fn handle_ipv4(&mut self, now: Instant, packet: &[u8], local: bool) -> bool {
-        let verdict = if local {
-            self.ipvs.process_inbound(now, packet, &mut self.rng)
+        // IPVS rewrites a copy of the packet in a pooled buffer (no allocation per packet).
+        let mut buf = self.stack.take_buffer();
+        buf.extend_from_slice(packet);
+        let action = if local {
+            self.ipvs
+                .process_inbound_in_place(now, 0, &mut buf, &mut self.rng)
         } else {
-            self.ipvs.process_outbound(now, packet, &mut self.rng)
+            self.ipvs
+                .process_outbound_in_place(now, &mut buf, &mut self.rng)
         };
-        match verdict {
-            Verdict::Forward { next_hop, packet } => {
-                // The verdict's next hop is the RIP (or a NAT client); route it like the
-                // kernel's output path would, through the gateway when off-link.
+        let local_work = match action {
+            Action::Forward { next_hop } => {
+                // The next hop is the RIP (or a NAT client); route it like the kernel's output
+                // path would, through the gateway when off-link.
                 if let Some(route) = self.stack.route(next_hop) {
                     let _ = self
                         .stack
-                        .send_ipv4_via(now, route.port, route.next_hop, &packet);
+                        .send_ipv4_via(now, route.port, route.next_hop, &buf);
                 }
                 false
             }
-            Verdict::LocalDeliver if local => {
+            Action::LocalDeliver if local => {
                 self.stack.deliver_local(now, packet);
                 true
             }
-            Verdict::Reply(packet) => {
-                let _ = self.stack.send_ipv4(now, &packet);
+            Action::Reply(reply) => {
+                let _ = self.stack.send_ipv4(now, &reply);
                 true
             }
-            Verdict::LocalDeliver | Verdict::Pass | Verdict::Drop(_) => false,
-        }
+            Action::LocalDeliver | Action::Pass | Action::Drop(_) => false,
+        };
+        self.stack.recycle_frame(buf);
+        local_work
     }
 
     /// Moves the stack's frames and events out, without polling anything.

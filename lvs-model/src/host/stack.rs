@@ -762,6 +762,12 @@ impl LinuxStack {
         self.device.recycle(frame);
     }
 
+    /// An empty buffer from the stack's pool (give it back with [`Self::recycle_frame`]), for a
+    /// caller that rewrites a packet in place.
+    pub fn take_buffer(&mut self) -> Vec<u8> {
+        self.device.buffer()
+    }
+
     // ---- outputs ----
 
     #[must_use]
