@@ -381,3 +381,26 @@ fn failed_requests_count_from_the_start_time() {
     let v = invariants::check(&seed_cluster(), &log, at(17), at(20), at(30));
     assert_eq!(v, vec![]);
 }
+
+#[test]
+fn a_master_without_the_service_is_judged_against_the_pairs_configuration() {
+    // `b` does not configure the virtual server at all; once it is MASTER its table is empty.
+    let mut cluster = seed_cluster();
+    cluster.services.retain(|s| s.director == "m");
+    let mut log = healthy();
+    log.truncate(3);
+    log.push(state(0, "b", Init, Backup));
+    log.push(state(3_613, "b", Backup, Master));
+    log.push(vip(3_613, "b", true));
+    log.push(fault(2_000, "m", "power off"));
+    log.sort_by_key(|r| r.t);
+    let v = invariants::check(&cluster, &log, at(17), at(17), at(30));
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert_eq!(v[0].invariant, Invariant::DestSet);
+    assert!(
+        v[0].explanation
+            .contains("on the MASTER b, virtual server 192.168.80.200:80 has dests none"),
+        "{}",
+        v[0].explanation
+    );
+}

@@ -11,7 +11,7 @@
 //! |---|---|
 //! | [`Invariant::OneMaster`] | from convergence on: exactly one MASTER per VRID, holding all its VIPs, and no other director holding them |
 //! | [`Invariant::DualMaster`] | always: two MASTERs of one VRID for at most [`Settle::dual_master`] while no partition is active |
-//! | [`Invariant::DestSet`] | from convergence on: the MASTER's dests (weight > 0) of each virtual server on its VIPs are exactly the configured real servers that are web servers up (httpd running, powered, link up) |
+//! | [`Invariant::DestSet`] | from convergence on: the MASTER's dests (weight > 0) of each virtual server on its VIPs are exactly the real servers configured for it (on any director) that are web servers up (httpd running, powered, link up) |
 //! | [`Invariant::NoFailedRequests`] | every request started at or after convergence succeeds |
 //!
 //! Determinism ([`Invariant::Determinism`]) needs two runs; the fuzzer checks it.
@@ -461,60 +461,80 @@ fn one_master(cluster: &Cluster, r: &Replay) -> Option<String> {
 }
 
 /// (c): the MASTER's dests equal the configured real servers that are up web servers.
+///
+/// A virtual server is judged on the director that is MASTER for its VIP, against the real
+/// servers *any* director configures for it: a pair whose configurations differ is a pair
+/// whose service changes with a failover, which is what this invariant is for. A fwmark
+/// service (no VIP) is judged on each director that configures it while MASTER of anything.
 fn dest_set(cluster: &Cluster, r: &Replay) -> Option<String> {
+    let is_master = |director: &str, vip: Option<Ipv4Addr>| {
+        cluster.instances.iter().any(|i| {
+            i.director == director
+                && vip.is_none_or(|v| i.vips.contains(&v))
+                && r.states.get(&(i.director.clone(), i.name.clone()))
+                    == Some(&VrrpStateName::Master)
+        })
+    };
+    let mut judged: BTreeSet<(String, String)> = BTreeSet::new();
     for s in &cluster.services {
-        let master_of = |vip: Option<Ipv4Addr>| {
-            cluster.instances.iter().any(|i| {
-                i.director == s.director
-                    && vip.is_none_or(|v| i.vips.contains(&v))
-                    && r.states.get(&(i.director.clone(), i.name.clone()))
-                        == Some(&VrrpStateName::Master)
-            })
+        let on: Vec<&String> = match s.vip {
+            Some(_) => cluster
+                .directors
+                .iter()
+                .filter(|d| is_master(d, s.vip))
+                .collect(),
+            None if is_master(&s.director, None) => vec![&s.director],
+            None => Vec::new(),
         };
-        if !master_of(s.vip) {
-            continue;
-        }
-        let expected: BTreeSet<&str> = s
-            .dests
-            .iter()
-            .filter(|rs| {
-                cluster
-                    .webs
-                    .iter()
-                    .any(|w| w.rs == **rs && r.web_up(&w.name))
-            })
-            .map(String::as_str)
-            .collect();
-        let actual: BTreeSet<&str> = r
-            .dests
-            .get(&(s.director.clone(), s.vs.clone()))
-            .map(|t| {
-                t.iter()
-                    .filter(|(_, w)| **w > 0)
-                    .map(|(rs, _)| rs.as_str())
-                    .collect()
-            })
-            .unwrap_or_default();
-        if expected != actual {
-            let list = |set: &BTreeSet<&str>| {
-                if set.is_empty() {
-                    "none".to_string()
-                } else {
-                    set.iter().copied().collect::<Vec<_>>().join(", ")
-                }
-            };
-            let missing: BTreeSet<&str> = expected.difference(&actual).copied().collect();
-            let extra: BTreeSet<&str> = actual.difference(&expected).copied().collect();
-            return Some(format!(
-                "on the MASTER {}, virtual server {} has dests {} but the web servers up are {} \
-                 (missing: {}; extra: {})",
-                s.director,
-                s.vs,
-                list(&actual),
-                list(&expected),
-                list(&missing),
-                list(&extra)
-            ));
+        for m in on {
+            if !judged.insert((m.clone(), s.vs.clone())) {
+                continue;
+            }
+            let configured: BTreeSet<&str> = cluster
+                .services
+                .iter()
+                .filter(|o| o.vs == s.vs && (s.vip.is_some() || o.director == *m))
+                .flat_map(|o| o.dests.iter().map(String::as_str))
+                .collect();
+            let expected: BTreeSet<&str> = configured
+                .into_iter()
+                .filter(|rs| {
+                    cluster
+                        .webs
+                        .iter()
+                        .any(|w| w.rs == *rs && r.web_up(&w.name))
+                })
+                .collect();
+            let actual: BTreeSet<&str> = r
+                .dests
+                .get(&(m.clone(), s.vs.clone()))
+                .map(|t| {
+                    t.iter()
+                        .filter(|(_, w)| **w > 0)
+                        .map(|(rs, _)| rs.as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if expected != actual {
+                let list = |set: &BTreeSet<&str>| {
+                    if set.is_empty() {
+                        "none".to_string()
+                    } else {
+                        set.iter().copied().collect::<Vec<_>>().join(", ")
+                    }
+                };
+                let missing: BTreeSet<&str> = expected.difference(&actual).copied().collect();
+                let extra: BTreeSet<&str> = actual.difference(&expected).copied().collect();
+                return Some(format!(
+                    "on the MASTER {m}, virtual server {} has dests {} but the web servers up \
+                     are {} (missing: {}; extra: {})",
+                    s.vs,
+                    list(&actual),
+                    list(&expected),
+                    list(&missing),
+                    list(&extra)
+                ));
+            }
         }
     }
     None
