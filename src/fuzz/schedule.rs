@@ -221,6 +221,8 @@ impl Schedule {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Kinds {
     pub keepalived: bool,
+    /// Whether keepalived may be killed with `crash` (SIGKILL) as well as `stop`.
+    pub keepalived_crash: bool,
     pub httpd: bool,
     pub power: bool,
     pub link: bool,
@@ -231,6 +233,7 @@ impl Default for Kinds {
     fn default() -> Self {
         Kinds {
             keepalived: true,
+            keepalived_crash: true,
             httpd: true,
             power: true,
             link: true,
@@ -277,8 +280,13 @@ impl Targets {
         let mut arms: Vec<BoxedStrategy<Disruption>> = Vec::new();
         let (d, w, k) = (&self.directors, &self.webs, self.kinds);
         if k.keepalived && !d.is_empty() {
+            let kills = if k.keepalived_crash {
+                kill().boxed()
+            } else {
+                Just(Kill::Stop).boxed()
+            };
             arms.push(
-                (pick(d), kill())
+                (pick(d), kills)
                     .prop_map(|(node, kill)| Disruption::Keepalived { node, kill })
                     .boxed(),
             );
