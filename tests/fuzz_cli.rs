@@ -121,3 +121,31 @@ fn a_missing_scenario_exits_2() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("lvslab fuzz: "));
     let _ = std::fs::remove_dir_all(cwd);
 }
+
+#[test]
+fn leaving_out_every_kind_of_fault_exits_2() {
+    let cwd = temp_dir("fuzz-cli-without");
+    let out = fuzz(
+        &cwd,
+        &[
+            SEED_LAB,
+            "--without",
+            "keepalived",
+            "--without",
+            "httpd",
+            "--without",
+            "power",
+            "--without",
+            "link",
+            "--without",
+            "partition",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no director or web server to fault"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(cwd);
+}

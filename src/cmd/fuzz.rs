@@ -29,6 +29,26 @@ pub struct FuzzArgs {
     /// At most this many fault episodes per case.
     #[arg(long, default_value_t = 4)]
     pub max_episodes: usize,
+    /// Leave out a kind of fault (repeatable).
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub without: Vec<FaultKind>,
+}
+
+/// Kinds of fault `--without` can leave out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FaultKind {
+    /// stop/crash/start keepalived
+    Keepalived,
+    /// only `crash keepalived` (`stop` stays)
+    KeepalivedCrash,
+    /// stop/crash/start httpd
+    Httpd,
+    /// power off/on
+    Power,
+    /// link down/up
+    Link,
+    /// partition/heal
+    Partition,
 }
 
 /// Runs `lvslab fuzz`; returns the exit status (0 every case held, 1 an invariant broke, 2 the
@@ -49,6 +69,17 @@ fn run_inner(args: &FuzzArgs) -> Result<bool, String> {
         max_episodes: args.max_episodes,
         ..FuzzConfig::default()
     };
+    for k in &args.without {
+        let kinds = &mut config.kinds;
+        match k {
+            FaultKind::Keepalived => kinds.keepalived = false,
+            FaultKind::KeepalivedCrash => kinds.keepalived_crash = false,
+            FaultKind::Httpd => kinds.httpd = false,
+            FaultKind::Power => kinds.power = false,
+            FaultKind::Link => kinds.link = false,
+            FaultKind::Partition => kinds.partition = false,
+        }
+    }
     if let Some(d) = &args.duration {
         config.duration = Some(parse_duration(d).map_err(|e| format!("--duration: {e}"))?);
     }
