@@ -2,5 +2,6 @@
 
 pub mod cmd;
 pub mod drill;
+pub mod fuzz;
 pub mod lab;
 pub mod scenario;

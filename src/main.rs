@@ -18,6 +18,8 @@ enum Command {
     Run(cmd::run::RunArgs),
     /// Run the standard failover drills on the cluster keepalived.conf files describe.
     Drill(cmd::drill::DrillArgs),
+    /// Run random fault schedules against a scenario and check the failover invariants.
+    Fuzz(cmd::fuzz::FuzzArgs),
 }
 
 fn main() {
@@ -26,6 +28,7 @@ fn main() {
         Command::Check(args) => cmd::check::run(args),
         Command::Run(args) => cmd::run::run(args),
         Command::Drill(args) => cmd::drill::run(args),
+        Command::Fuzz(args) => cmd::fuzz::run(args),
     };
     std::process::exit(code);
 }

@@ -2,4 +2,5 @@
 
 pub mod check;
 pub mod drill;
+pub mod fuzz;
 pub mod run;
