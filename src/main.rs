@@ -18,6 +18,8 @@ enum Command {
     Run(cmd::run::RunArgs),
     /// Run the standard failover drills on the cluster keepalived.conf files describe.
     Drill(cmd::drill::DrillArgs),
+    /// Run one director from a keepalived.conf on a real Linux TAP device, in real time.
+    Tap(cmd::tap::TapArgs),
 }
 
 fn main() {
@@ -26,6 +28,7 @@ fn main() {
         Command::Check(args) => cmd::check::run(args),
         Command::Run(args) => cmd::run::run(args),
         Command::Drill(args) => cmd::drill::run(args),
+        Command::Tap(args) => cmd::tap::run(args),
     };
     std::process::exit(code);
 }

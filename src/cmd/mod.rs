@@ -3,3 +3,4 @@
 pub mod check;
 pub mod drill;
 pub mod run;
+pub mod tap;
