@@ -245,7 +245,6 @@ fn run_inner(args: &TapArgs) -> Result<(), String> {
     let result = driver.run_until(end, Some(stop), &mut sink);
     // SIGTERM to keepalived: priority-0 adverts and the VIPs released, sent before we exit.
     let _ = driver.control("keepalived", ProcessAction::Stop, &mut sink);
-    drop(sink);
     let stats = driver.stats();
     println!(
         "lvslab tap: stopped at {}; {} frames in, {} out ({} refused by the kernel), {} events",
