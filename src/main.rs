@@ -20,6 +20,8 @@ enum Command {
     Drill(cmd::drill::DrillArgs),
     /// Run random fault schedules against a scenario and check the failover invariants.
     Fuzz(cmd::fuzz::FuzzArgs),
+    /// Run one director from a keepalived.conf on a real Linux TAP device, in real time.
+    Tap(cmd::tap::TapArgs),
 }
 
 fn main() {
@@ -29,6 +31,7 @@ fn main() {
         Command::Run(args) => cmd::run::run(args),
         Command::Drill(args) => cmd::drill::run(args),
         Command::Fuzz(args) => cmd::fuzz::run(args),
+        Command::Tap(args) => cmd::tap::run(args),
     };
     std::process::exit(code);
 }

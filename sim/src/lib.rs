@@ -9,6 +9,7 @@ pub mod hosts;
 pub mod lan;
 pub mod queue;
 pub mod rng;
+pub mod tap;
 pub mod trace;
 pub mod world;
 

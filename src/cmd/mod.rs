@@ -4,3 +4,4 @@ pub mod check;
 pub mod drill;
 pub mod fuzz;
 pub mod run;
+pub mod tap;
