@@ -1,5 +1,5 @@
-//! Cases the fuzzer found (shrunk) where the lab's model departs from keepalived or Linux.
-//! Each is ignored with the reason until the model is fixed; un-ignore it with the fix.
+//! Cases the fuzzer found (shrunk) where the lab's model departed from keepalived or Linux,
+//! kept as regression tests now that the model does what they do.
 
 use lvslab::fuzz::{Case, Disruption, Episode, FuzzConfig, Fuzzer, Kill, Schedule};
 use lvslab::scenario::Scenario;
@@ -31,7 +31,6 @@ fn run(scenario: &str, config: FuzzConfig, episodes: Vec<Episode>) {
 /// is on both directors ("VIP 192.168.80.200 of VRID 51 is on lvs-backup as well as on the
 /// MASTER lvs-master").
 #[test]
-#[ignore = "lvs-model: Director::start_keepalived does not remove VIPs a crashed keepalived left"]
 fn a_restarted_keepalived_removes_the_vips_its_crashed_predecessor_left() {
     let config = FuzzConfig {
         duration: Some(Duration::from_secs(20)),
@@ -67,7 +66,6 @@ fn a_restarted_keepalived_removes_the_vips_its_crashed_predecessor_left() {
 /// go to the backup (which no longer holds the VIP) and every request through it times out
 /// long after convergence.
 #[test]
-#[ignore = "sim: Httpd (and HttpClient) keep their ARP entries when their carrier goes down"]
 fn a_web_server_forgets_its_arp_entries_when_its_link_goes_down() {
     let mut config = FuzzConfig::default();
     config.kinds.keepalived_crash = false;

@@ -141,6 +141,31 @@ impl Director {
             return;
         }
         self.running = true;
+        // keepalived's forced restore at start-up: every instance starts BACKUP (or FAULT) and
+        // takes its VIPs off the interface, whoever put them there — a crashed predecessor's
+        // too. The new process starts empty, so the old one's leftovers are removed here.
+        let leftovers: Vec<(PortId, Ipv4Addr)> = self
+            .vrrp
+            .as_ref()
+            .map(|v| v.vips_held().collect())
+            .unwrap_or_default();
+        for (port, ip) in leftovers {
+            if self.stack.remove_address(Iface::Port(port), ip) {
+                let instance = self
+                    .plan
+                    .vrrp
+                    .instances
+                    .iter()
+                    .find(|i| i.vips.contains(&ip) || i.excluded_vips.contains(&ip))
+                    .map(|i| i.name.clone())
+                    .unwrap_or_default();
+                self.events.push_back(Event::Vip {
+                    instance,
+                    ip,
+                    added: false,
+                });
+            }
+        }
         self.vrrp = match VrrpProcess::new(self.plan.vrrp.clone()) {
             Ok(mut v) => {
                 v.start(now);
