@@ -583,19 +583,12 @@ impl World {
     pub fn run_until(&mut self, end: Instant) -> Result<(), RunError> {
         loop {
             // The earlier of the next queued event and the next wake-up, by (time, sequence).
-            let wake_first = match (self.queue.peek_key(), self.wakes.peek_key()) {
+            let (at, wake_first) = match (self.queue.peek_key(), self.wakes.peek_key()) {
                 (None, None) => break,
-                (Some(_), None) => false,
-                (None, Some(_)) => true,
-                (Some(q), Some(w)) => w < q,
+                (Some(q), Some(w)) if w < q => (w.0, true),
+                (Some(q), _) => (q.0, false),
+                (None, Some(w)) => (w.0, true),
             };
-            let at = if wake_first {
-                self.wakes.peek_key()
-            } else {
-                self.queue.peek_key()
-            }
-            .map(|(at, _)| at)
-            .expect("peeked");
             if at > end {
                 break;
             }

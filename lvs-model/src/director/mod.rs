@@ -409,9 +409,7 @@ impl Node for Director {
         {
             v.set_link(now, port, up);
         }
-        if !up {
-            self.stack.flush_neighbours(port);
-        }
+        self.stack.handle_link(port, up);
         self.pump(now);
     }
 

@@ -472,6 +472,15 @@ impl LinuxStack {
         self.counters.unresolved += self.neigh.flush_port(port) as u64;
     }
 
+    /// The carrier of `port` went down or came back. Linux (`arp_evict_nocarrier`, on by
+    /// default) flushes the port's ARP entries when it goes down, so the host resolves its peers
+    /// afresh when the cable is back.
+    pub fn handle_link(&mut self, port: PortId, up: bool) {
+        if !up {
+            self.flush_neighbours(port);
+        }
+    }
+
     pub fn set_gateway(&mut self, gateway: Option<Ipv4Addr>) {
         self.gateway = gateway;
     }

@@ -507,11 +507,7 @@ impl Node for HttpClient {
     }
 
     fn handle_link(&mut self, _now: Instant, port: PortId, up: bool) {
-        // Linux (`arp_evict_nocarrier`, on by default) flushes a port's ARP entries when its
-        // carrier goes down, so the host resolves its peers afresh when the cable is back.
-        if !up {
-            self.stack.flush_neighbours(port);
-        }
+        self.stack.handle_link(port, up);
     }
 
     fn recycle_frame(&mut self, frame: Vec<u8>) {
