@@ -58,6 +58,10 @@ pub struct Director {
     extra_addrs: Vec<(u16, Ipv4Cidr)>,
     events: VecDeque<Event>,
     out: VecDeque<Transmit>,
+    /// keepalived's next deadline (VRRP, checkers, probes) as last computed; `None` once any
+    /// of them may have changed. A frame IPVS forwards touches none of them, and the director
+    /// is asked for its deadline after every such frame.
+    keepalived_at: Option<Option<Instant>>,
 }
 
 const PROCESSES: &[&str] = &["keepalived"];
@@ -82,6 +86,7 @@ impl Director {
             extra_addrs: Vec::new(),
             events: VecDeque::new(),
             out: VecDeque::new(),
+            keepalived_at: None,
         };
         d.start_keepalived(Instant::ZERO);
         d
@@ -234,6 +239,7 @@ impl Director {
 
     /// Moves work between the parts until nothing is left to do at `now`.
     fn pump(&mut self, now: Instant) {
+        self.keepalived_at = None;
         loop {
             let mut progressed = false;
             if let Some(v) = &mut self.vrrp {
@@ -362,6 +368,7 @@ impl Node for Director {
     }
 
     fn handle_timeout(&mut self, now: Instant) {
+        self.keepalived_at = None;
         self.stack.handle_timeout(now);
         self.ipvs.handle_timeout(now);
         if self.running {
@@ -381,6 +388,7 @@ impl Node for Director {
         process: &str,
         action: ProcessAction,
     ) -> Result<(), ControlError> {
+        self.keepalived_at = None;
         if process != "keepalived" {
             return Err(ControlError::NoSuchProcess(
                 process.to_string(),
@@ -404,6 +412,7 @@ impl Node for Director {
     }
 
     fn handle_link(&mut self, now: Instant, port: PortId, up: bool) {
+        self.keepalived_at = None;
         if self.running
             && let Some(v) = &mut self.vrrp
         {
@@ -414,6 +423,7 @@ impl Node for Director {
     }
 
     fn power(&mut self, now: Instant, on: bool) {
+        self.keepalived_at = None;
         if on {
             self.stack = Self::new_stack(&self.config);
             for (port, cidr) in &self.extra_addrs {
@@ -441,16 +451,29 @@ impl Node for Director {
     }
 
     fn poll_timeout(&mut self) -> Option<Instant> {
+        let keepalived = match self.keepalived_at {
+            Some(at) => at,
+            None => {
+                let at = [
+                    self.probes.poll_timeout(),
+                    self.running
+                        .then(|| self.vrrp.as_ref().and_then(VrrpProcess::poll_timeout))
+                        .flatten(),
+                    self.running
+                        .then(|| self.checkers.as_ref().and_then(Checkers::poll_timeout))
+                        .flatten(),
+                ]
+                .into_iter()
+                .flatten()
+                .min();
+                self.keepalived_at = Some(at);
+                at
+            }
+        };
         [
             self.stack.poll_timeout(),
             self.ipvs.poll_timeout(),
-            self.probes.poll_timeout(),
-            self.running
-                .then(|| self.vrrp.as_ref().and_then(VrrpProcess::poll_timeout))
-                .flatten(),
-            self.running
-                .then(|| self.checkers.as_ref().and_then(Checkers::poll_timeout))
-                .flatten(),
+            keepalived,
         ]
         .into_iter()
         .flatten()

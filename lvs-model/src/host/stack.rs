@@ -230,6 +230,11 @@ pub struct LinuxStack {
     timer_actions: Vec<TimerAction>,
     /// Closed TCP sockets kept out of the set for reuse (see [`Self::release_socket`]).
     spare: Vec<tcp::Socket<'static>>,
+    /// smoltcp's next deadline as last computed, `None` once a socket or the interface may
+    /// have changed. smoltcp's answer depends only on socket state (never on the time, on an
+    /// IP medium), and a director forwarding IPVS traffic asks after every frame without
+    /// touching a socket.
+    smol_at: Option<Option<Instant>>,
 }
 
 /// Closed sockets [`LinuxStack::release_socket`] keeps for reuse.
@@ -254,6 +259,7 @@ impl LinuxStack {
             iface,
             device,
             sockets: SocketSet::new(Vec::new()),
+            smol_at: None,
             ports: config
                 .ports
                 .into_iter()
@@ -488,6 +494,7 @@ impl LinuxStack {
     /// The smoltcp interface and socket set, for code that drives its own sockets (the health
     /// checkers' probe executor). Call [`Self::poll`] afterwards.
     pub fn iface_and_sockets(&mut self) -> (&mut Interface, &mut SocketSet<'static>) {
+        self.smol_at = None;
         (&mut self.iface, &mut self.sockets)
     }
 
@@ -504,16 +511,19 @@ impl LinuxStack {
                 tcp::SocketBuffer::new(vec![0; tx]),
             ),
         };
+        self.smol_at = None;
         self.sockets.add(s)
     }
 
     /// A TCP socket. Panics if the handle is not a TCP socket of this stack (a caller bug).
     pub fn tcp(&mut self, h: SocketHandle) -> &mut tcp::Socket<'static> {
+        self.smol_at = None;
         self.sockets.get_mut::<tcp::Socket>(h)
     }
 
     /// Removes a socket silently (no RST); for a crashed process or a finished socket.
     pub fn remove_socket(&mut self, h: SocketHandle) {
+        self.smol_at = None;
         self.sockets.remove(h);
     }
 
@@ -523,6 +533,7 @@ impl LinuxStack {
     /// [`Self::add_tcp_socket`], which resets it on `connect`/`listen` as smoltcp always does.
     /// A socket in any other state is removed silently, as [`Self::remove_socket`] does.
     pub fn release_socket(&mut self, h: SocketHandle) {
+        self.smol_at = None;
         if let smoltcp::socket::Socket::Tcp(s) = self.sockets.remove(h)
             && s.state() == tcp::State::Closed
             && self.spare.len() < SPARE_MAX
@@ -542,6 +553,7 @@ impl LinuxStack {
         let src = self
             .source_address(*remote.ip())
             .ok_or(TcpConnectError::NoRoute(*remote.ip()))?;
+        self.smol_at = None;
         let cx = self.iface.context();
         self.sockets
             .get_mut::<tcp::Socket>(h)
@@ -676,7 +688,11 @@ impl LinuxStack {
             }
             self.timer_actions = actions;
         }
-        self.poll(now);
+        // A host woken for its application's own timer (a client's next request, a director's
+        // IPVS expiry) skips smoltcp when no socket is due: such a poll would send nothing.
+        if !self.device.rx.is_empty() || self.smol_deadline().is_some_and(|t| t <= now) {
+            self.poll(now);
+        }
     }
 
     /// Lets smoltcp process received packets and socket changes, and sends what it produced.
@@ -684,6 +700,7 @@ impl LinuxStack {
         self.now = self.now.max(now);
         let ts = now.to_smoltcp();
         // Packets to a local address loop back; a few rounds settle any exchange with ourself.
+        self.smol_at = None;
         for _ in 0..8 {
             self.iface.poll(ts, &mut self.device, &mut self.sockets);
             self.device.rebalance();
@@ -793,10 +810,7 @@ impl LinuxStack {
     /// The next ARP or smoltcp deadline.
     #[must_use]
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        let smol = self
-            .iface
-            .poll_at(self.now.to_smoltcp(), &self.sockets)
-            .map(|t| Instant::from_smoltcp_ceil(t).max(self.now));
+        let smol = self.smol_deadline().map(|t| t.max(self.now));
         match (smol, self.neigh.next_timer()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -804,6 +818,21 @@ impl LinuxStack {
     }
 
     // ---- internals ----
+
+    /// smoltcp's next deadline (possibly past), from the cache when no socket changed.
+    fn smol_deadline(&mut self) -> Option<Instant> {
+        match self.smol_at {
+            Some(at) => at,
+            None => {
+                let at = self
+                    .iface
+                    .poll_at(self.now.to_smoltcp(), &self.sockets)
+                    .map(Instant::from_smoltcp_ceil);
+                self.smol_at = Some(at);
+                at
+            }
+        }
+    }
 
     fn drop(&mut self, reason: &'static str) {
         match reason {

@@ -1,8 +1,16 @@
 //! Just enough HTTP/1.x for the lab: request heads in, responses out, and the reverse.
 
+use memchr::memmem::Finder;
+use std::sync::LazyLock;
+
+/// Searchers built once: `memmem::find` would build one per call, which cost more than the
+/// search itself on a lab's short heads and bodies.
+static HEAD_END: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\r\n\r\n"));
+static FROM: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"from "));
+
 /// Finds the end of a head (`\r\n\r\n`) in `buf`; returns the head's length including it.
 pub(crate) fn head_len(buf: &[u8]) -> Option<usize> {
-    memchr::memmem::find(buf, b"\r\n\r\n").map(|i| i + 4)
+    HEAD_END.find(buf).map(|i| i + 4)
 }
 
 /// The first line of a head, without its line end.
@@ -143,7 +151,7 @@ pub(crate) fn parse_response(buf: &[u8], eof: bool) -> Parsed {
 
 /// The IP in a body saying `from <ip>` (the seed's pages), as text.
 pub(crate) fn server_from_body(body: &[u8]) -> Option<String> {
-    let at = body.windows(5).position(|w| w == b"from ")?;
+    let at = FROM.find(body)?;
     let rest = &body[at + 5..];
     let end = rest
         .iter()
