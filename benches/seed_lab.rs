@@ -14,6 +14,10 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant as WallInstant;
 
+/// The allocator the `lvslab` binary runs with, so the figure is the CLI's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn scenario() -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/seed_lab.toml");
     Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"))

@@ -13,6 +13,7 @@ use smoltcp::wire::{
     ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
     HardwareAddress, IpAddress, IpEndpoint, IpListenEndpoint, Ipv4Cidr, Ipv4Packet,
 };
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -235,6 +236,9 @@ pub struct LinuxStack {
     /// IP medium), and a director forwarding IPVS traffic asks after every frame without
     /// touching a socket.
     smol_at: Option<Option<Instant>>,
+    /// The last route looked up: a host talks to one peer at a time (a client to the VIP, a
+    /// web server to its client), and every frame in and out asks for it.
+    last_route: Cell<Option<(Ipv4Addr, Option<Route>)>>,
 }
 
 /// Closed sockets [`LinuxStack::release_socket`] keeps for reuse.
@@ -260,6 +264,7 @@ impl LinuxStack {
             device,
             sockets: SocketSet::new(Vec::new()),
             smol_at: None,
+            last_route: Cell::new(None),
             ports: config
                 .ports
                 .into_iter()
@@ -371,6 +376,17 @@ impl LinuxStack {
     /// The route to `dst` by longest prefix: connected subnets of the ports, then the default
     /// gateway. Local addresses have no route (they are delivered locally).
     pub fn route(&self, dst: Ipv4Addr) -> Option<Route> {
+        if let Some((ip, route)) = self.last_route.get()
+            && ip == dst
+        {
+            return route;
+        }
+        let route = self.lookup_route(dst);
+        self.last_route.set(Some((dst, route)));
+        route
+    }
+
+    fn lookup_route(&self, dst: Ipv4Addr) -> Option<Route> {
         let mut best: Option<(u8, Route)> = None;
         for (i, p) in self.ports.iter().enumerate() {
             for c in &p.addrs {
@@ -443,6 +459,7 @@ impl LinuxStack {
             return false;
         }
         list.push(cidr);
+        self.last_route.set(None);
         true
     }
 
@@ -457,6 +474,7 @@ impl LinuxStack {
         };
         let before = list.len();
         list.retain(|c| c.address() != addr);
+        self.last_route.set(None);
         list.len() != before
     }
 
@@ -489,6 +507,7 @@ impl LinuxStack {
 
     pub fn set_gateway(&mut self, gateway: Option<Ipv4Addr>) {
         self.gateway = gateway;
+        self.last_route.set(None);
     }
 
     /// The smoltcp interface and socket set, for code that drives its own sockets (the health
