@@ -219,6 +219,8 @@ struct OurDirector {
     records: mpsc::Receiver<Record>,
     seen: Vec<(Instant, Record)>,
     thread: Option<thread::JoinHandle<(Director, sim::tap::TapStats)>>,
+    /// The driver's capture of every frame in and out.
+    pcap: PathBuf,
 }
 
 impl OurDirector {
@@ -235,8 +237,11 @@ impl OurDirector {
         assert!(messages.is_empty(), "{messages:?}");
         let (ctx, crx) = mpsc::channel();
         let (rtx, rrx) = mpsc::channel();
+        let pcap = dir.join(format!("ours-{state}.pcap"));
+        let capture = std::fs::File::create(&pcap).unwrap();
         let thread = thread::spawn(move || {
             let mut driver = TapDriver::new(director, tap, "ours");
+            driver.capture_to(Box::new(capture)).unwrap();
             let mut sink = |r: Record| {
                 let _ = rtx.send(r);
             };
@@ -250,6 +255,7 @@ impl OurDirector {
                     .run_for(Duration::from_millis(20), None, &mut sink)
                     .expect("the TAP device failed");
             }
+            driver.finish_capture().expect("writing the capture");
             let stats = driver.stats();
             (driver.into_parts().0, stats)
         });
@@ -258,6 +264,7 @@ impl OurDirector {
             records: rrx,
             seen: Vec::new(),
             thread: Some(thread),
+            pcap,
         }
     }
 
@@ -282,8 +289,40 @@ impl OurDirector {
 
     fn finish(mut self) -> (Director, sim::tap::TapStats) {
         let _ = self.commands.send(Cmd::Quit);
-        self.thread.take().unwrap().join().unwrap()
+        let (director, stats) = self.thread.take().unwrap().join().unwrap();
+        assert_capture_matches(&self.pcap, &stats);
+        (director, stats)
     }
+}
+
+/// The driver's capture holds every frame it read and wrote, in time order, and VRRP adverts
+/// from both routers: keepalived's (read) and ours (written).
+fn assert_capture_matches(path: &Path, stats: &sim::tap::TapStats) {
+    let bytes = std::fs::read(path).unwrap();
+    let mut reader = pcap_file::pcap::PcapReader::new(&bytes[..]).unwrap();
+    let (mut packets, mut last) = (0u64, Duration::ZERO);
+    let mut advert_sources = std::collections::BTreeSet::new();
+    while let Some(p) = reader.next_packet() {
+        let p = p.unwrap();
+        assert!(
+            p.timestamp >= last,
+            "capture out of order in {}",
+            path.display()
+        );
+        last = p.timestamp;
+        packets += 1;
+        let d = &p.data;
+        // Ethernet + IPv4 with protocol 112 (VRRP): note the source address.
+        if d.len() >= 34 && d[12..14] == [0x08, 0x00] && d[23] == 112 {
+            advert_sources.insert(std::net::Ipv4Addr::new(d[26], d[27], d[28], d[29]));
+        }
+    }
+    assert_eq!(packets, stats.frames_in + stats.frames_out, "{stats:?}");
+    let kernel: std::net::Ipv4Addr = KERNEL_IP.split('/').next().unwrap().parse().unwrap();
+    assert!(
+        advert_sources.contains(&OUR_IP.into()) && advert_sources.contains(&kernel),
+        "adverts from {advert_sources:?}"
+    );
 }
 
 /// Waits up to `limit` for `cond`, checking every 50 ms; returns when it held.

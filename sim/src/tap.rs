@@ -27,6 +27,7 @@
 use lvs_model::event::Record;
 use lvs_model::node::{ControlError, Node, PortId, ProcessAction};
 use lvs_model::time::Instant;
+use pcap_file::pcap::{PcapPacket, PcapWriter};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -254,6 +255,10 @@ pub struct TapDriver<N> {
     last: Instant,
     buf: Vec<u8>,
     stats: TapStats,
+    /// Every frame in and out, when [`TapDriver::capture_to`] was called.
+    capture: Option<PcapWriter<Box<dyn io::Write + Send>>>,
+    /// The first error writing the capture; capturing stops there.
+    capture_error: Option<io::Error>,
 }
 
 impl<N: Node> TapDriver<N> {
@@ -268,6 +273,39 @@ impl<N: Node> TapDriver<N> {
             last: Instant::ZERO,
             buf: vec![0; FRAME_BUF],
             stats: TapStats::default(),
+            capture: None,
+            capture_error: None,
+        }
+    }
+
+    /// Captures every frame read from and written to the device from now on, as pcap with
+    /// nanosecond timestamps in the driver's time (the event log's `t`): what `tcpdump -i`
+    /// on the device would show, on the same clock as the events.
+    pub fn capture_to(&mut self, out: Box<dyn io::Write + Send>) -> io::Result<()> {
+        let w =
+            PcapWriter::with_header(out, crate::trace::pcap_header()).map_err(io::Error::other)?;
+        self.capture = Some(w);
+        Ok(())
+    }
+
+    /// Ends the capture: flushes it and reports the first error writing it, if any.
+    pub fn finish_capture(&mut self) -> io::Result<()> {
+        if let Some(e) = self.capture_error.take() {
+            self.capture = None;
+            return Err(e);
+        }
+        match self.capture.take() {
+            Some(w) => w.into_writer().flush(),
+            None => Ok(()),
+        }
+    }
+
+    fn capture(&mut self, now: Instant, frame: &[u8]) {
+        let Some(w) = &mut self.capture else { return };
+        let packet = PcapPacket::new(now.since_start(), frame.len() as u32, frame);
+        if let Err(e) = w.write_packet(&packet) {
+            self.capture = None;
+            self.capture_error = Some(io::Error::other(e));
         }
     }
 
@@ -353,6 +391,11 @@ impl<N: Node> TapDriver<N> {
                 read += 1;
                 self.stats.frames_in += 1;
                 let now = self.now();
+                if self.capture.is_some() {
+                    let frame = std::mem::take(&mut self.buf);
+                    self.capture(now, &frame[..n]);
+                    self.buf = frame;
+                }
                 self.node.handle_frame(now, PortId(0), &self.buf[..n]);
                 self.drain(now, sink);
             }
@@ -373,7 +416,10 @@ impl<N: Node> TapDriver<N> {
                 continue;
             }
             match self.tap.send(&tx.frame) {
-                Ok(()) => self.stats.frames_out += 1,
+                Ok(()) => {
+                    self.stats.frames_out += 1;
+                    self.capture(now, &tx.frame);
+                }
                 Err(_) => self.stats.write_errors += 1,
             }
         }
@@ -545,6 +591,54 @@ mod tests {
         assert_eq!(node.early, 0);
         let stats = driver.stats();
         assert_eq!((stats.frames_in, stats.frames_out, stats.events), (2, 2, 2));
+    }
+
+    /// A `Write` the test can read back after the driver took it.
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl io::Write for Shared {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_capture_holds_every_frame_in_and_out_on_the_driver_clock() {
+        let (ours, peer) = pair();
+        let peer_dev = TapDevice::from_fd(peer.try_clone().unwrap(), "peer");
+        peer_dev.send(b"abc").unwrap();
+        let mut driver = TapDriver::new(Echo::default(), TapDevice::from_fd(ours, "t0"), "n1");
+        let pcap = Shared::default();
+        driver.capture_to(Box::new(pcap.clone())).unwrap();
+        driver
+            .control("echo", ProcessAction::Stop, &mut |_| {})
+            .unwrap();
+        driver
+            .run_for(Duration::from_millis(20), None, &mut |_| {})
+            .unwrap();
+        driver.finish_capture().unwrap();
+        let bytes = pcap.0.lock().unwrap().clone();
+        let mut reader = pcap_file::pcap::PcapReader::new(&bytes[..]).unwrap();
+        assert_eq!(
+            reader.header().ts_resolution,
+            pcap_file::TsResolution::NanoSecond
+        );
+        let mut frames = Vec::new();
+        while let Some(p) = reader.next_packet() {
+            let p = p.unwrap();
+            frames.push((p.timestamp, p.data.to_vec()));
+        }
+        let data: Vec<_> = frames.iter().map(|(_, d)| d.as_slice()).collect();
+        assert_eq!(data, [&b"control"[..], b"abc", b"cba"]);
+        // The echo went out at the instant its frame came in, after the control frame.
+        assert_eq!(frames[1].0, frames[2].0);
+        assert!(frames[0].0 <= frames[1].0);
+        assert!(frames[2].0 <= driver.now().since_start());
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub struct Trace {
 }
 
 /// The pcap header lvslab writes: Ethernet, nanosecond timestamps, little-endian.
-fn pcap_header() -> PcapHeader {
+pub fn pcap_header() -> PcapHeader {
     PcapHeader {
         version_major: 2,
         version_minor: 4,

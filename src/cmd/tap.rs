@@ -45,6 +45,10 @@ pub struct TapArgs {
     /// Write every event as JSON Lines here.
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
+    /// Write every frame in and out as pcap here (nanosecond timestamps on the event log's
+    /// clock).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
     /// Seed of the director's own random stream (TCP ISNs, checker warm-up).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -201,6 +205,12 @@ fn run_inner(args: &TapArgs) -> Result<(), String> {
         )),
         None => None,
     };
+    let pcap = match &args.pcap {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).map_err(|e| format!("cannot write {}: {e}", p.display()))?,
+        )),
+        None => None,
+    };
     let stop = stop_on_signals().map_err(|e| format!("cannot catch SIGINT/SIGTERM: {e}"))?;
     let tap = TapDevice::open(&args.iface).map_err(|e| e.to_string())?;
     let port = DirectorPort {
@@ -225,6 +235,11 @@ fn run_inner(args: &TapArgs) -> Result<(), String> {
     );
     let node_name = tap.name().to_string();
     let mut driver = TapDriver::new(director, tap, node_name);
+    if let Some(w) = pcap {
+        driver
+            .capture_to(Box::new(w))
+            .map_err(|e| format!("cannot write the pcap: {e}"))?;
+    }
     let mut write_error = None;
     let mut sink = |r: Record| {
         if let Some(line) = describe(&r) {
@@ -254,7 +269,9 @@ fn run_inner(args: &TapArgs) -> Result<(), String> {
         stats.write_errors,
         stats.events
     );
+    let capture = driver.finish_capture();
     result.map_err(|e| format!("{}: {e}", args.iface))?;
+    capture.map_err(|e| format!("cannot write the pcap: {e}"))?;
     if let Some(e) = write_error {
         return Err(format!("cannot write the event log: {e}"));
     }
