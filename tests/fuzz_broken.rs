@@ -113,7 +113,8 @@ fn the_fuzzer_finds_the_broken_backup_and_shrinks_to_one_failover() {
     let on_master = match &eps[0].disruption {
         Disruption::Keepalived { node, .. }
         | Disruption::Power { node }
-        | Disruption::Link { node } => node == "lvs-master",
+        | Disruption::Link { node }
+        | Disruption::Loss { node, .. } => node == "lvs-master",
         Disruption::Httpd { .. } | Disruption::Partition { .. } => false,
     };
     assert!(on_master, "{}", f.reproduce());

@@ -139,6 +139,8 @@ fn leaving_out_every_kind_of_fault_exits_2() {
             "link",
             "--without",
             "partition",
+            "--without",
+            "loss",
         ],
     );
     assert_eq!(out.status.code(), Some(2));

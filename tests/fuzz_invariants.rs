@@ -259,8 +259,9 @@ fn two_masters_without_a_partition_are_caught_beyond_the_bound() {
     assert_eq!(v[0].invariant, Invariant::DualMaster);
     assert_eq!(v[0].at, ms(10_000) + 1_000_100_000);
     assert!(
-        v[0].explanation
-            .contains("VRID 51 had two MASTERs from 10s to 12s (2s) with no partition active"),
+        v[0].explanation.contains(
+            "VRID 51 had two MASTERs from 10s to 12s (2s) with no partition or frame loss active"
+        ),
         "{}",
         v[0].explanation
     );
@@ -296,6 +297,33 @@ fn a_partition_excuses_two_masters_until_it_heals() {
     assert_eq!(v.len(), 1, "{v:?}");
     assert_eq!(v[0].invariant, Invariant::DualMaster);
     assert!(v[0].explanation.contains("from 15s to 18s (3s)"));
+}
+
+#[test]
+fn frame_loss_excuses_two_masters_until_it_ends() {
+    let mut log = healthy();
+    log.push(fault(8_000, "m", "loss 100%"));
+    log.push(state(11_613, "b", Backup, Master));
+    log.push(fault(15_000, "m", "loss 0%"));
+    log.push(state(15_900, "b", Master, Backup));
+    assert_eq!(check(&log, 20, 30), vec![]);
+    // Lost frames on one node excuse nothing once its loss is back to 0%.
+    let n = log.len();
+    log[n - 1] = state(18_000, "b", Master, Backup);
+    let v = check(&log, 20, 30);
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert_eq!(v[0].invariant, Invariant::DualMaster);
+    assert!(v[0].explanation.contains("from 15s to 18s (3s)"));
+    // A web server's loss excuses two MASTERs too while it lasts (any lost frame may be an
+    // advert's): the bound counts from the last loss ending.
+    let mut log = healthy();
+    log.push(fault(8_000, "m", "loss 50%"));
+    log.push(fault(9_000, "w1", "loss 10%"));
+    log.push(state(11_613, "b", Backup, Master));
+    log.push(fault(12_000, "m", "loss 0%"));
+    log.push(fault(15_000, "w1", "loss 0%"));
+    log.push(state(15_900, "b", Master, Backup));
+    assert_eq!(check(&log, 20, 30), vec![]);
 }
 
 #[test]

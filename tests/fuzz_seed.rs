@@ -70,6 +70,10 @@ proptest! {
                 Disruption::Power { node } | Disruption::Link { node } => prop_assert!(
                     directors.contains(node.as_str()) || webs.contains(node.as_str())
                 ),
+                Disruption::Loss { node, percent } => {
+                    prop_assert!(directors.contains(node.as_str()) || webs.contains(node.as_str()));
+                    prop_assert!([10, 50, 100].contains(percent), "{percent}");
+                }
                 Disruption::Partition { from, to, .. } => {
                     prop_assert!(!from.is_empty() && !to.is_empty());
                     for n in from.iter().chain(to) {
@@ -82,7 +86,8 @@ proptest! {
                 Disruption::Keepalived { node, .. }
                 | Disruption::Httpd { node, .. }
                 | Disruption::Power { node }
-                | Disruption::Link { node } => Some(node.clone()),
+                | Disruption::Link { node }
+                | Disruption::Loss { node, .. } => Some(node.clone()),
                 Disruption::Partition { .. } => None,
             };
             for p in &eps[..i] {

@@ -49,6 +49,8 @@ pub enum FaultKind {
     Link,
     /// partition/heal
     Partition,
+    /// loss P% / loss 0% on a node's links
+    Loss,
 }
 
 /// Runs `lvslab fuzz`; returns the exit status (0 every case held, 1 an invariant broke, 2 the
@@ -78,6 +80,7 @@ fn run_inner(args: &FuzzArgs) -> Result<bool, String> {
             FaultKind::Power => kinds.power = false,
             FaultKind::Link => kinds.link = false,
             FaultKind::Partition => kinds.partition = false,
+            FaultKind::Loss => kinds.loss = false,
         }
     }
     if let Some(d) = &args.duration {

@@ -10,7 +10,7 @@
 //! | invariant | holds |
 //! |---|---|
 //! | [`Invariant::OneMaster`] | from convergence on: exactly one MASTER per VRID, holding all its VIPs, and no other director holding them |
-//! | [`Invariant::DualMaster`] | always: two MASTERs of one VRID for at most [`Settle::dual_master`] while no partition is active |
+//! | [`Invariant::DualMaster`] | always: two MASTERs of one VRID for at most [`Settle::dual_master`] while no partition is active and no link loses frames |
 //! | [`Invariant::DestSet`] | from convergence on: the MASTER's dests (weight > 0) of each virtual server on its VIPs are exactly the real servers configured for it (on any director) that are web servers up (httpd running, powered, link up) |
 //! | [`Invariant::NoFailedRequests`] | every request started at or after convergence succeeds |
 //!
@@ -297,6 +297,8 @@ struct Replay {
     dests: BTreeMap<(String, String), BTreeMap<String, u32>>,
     webs: BTreeMap<String, WebState>,
     partitioned: bool,
+    /// Nodes whose links lose frames (`loss P%` with P > 0).
+    lossy: BTreeSet<String>,
 }
 
 impl Replay {
@@ -358,6 +360,13 @@ impl Replay {
         match action {
             FaultAction::Partition { .. } => self.partitioned = true,
             FaultAction::Heal => self.partitioned = false,
+            FaultAction::Loss { ppm } => {
+                if ppm > 0 {
+                    self.lossy.insert(node);
+                } else {
+                    self.lossy.remove(&node);
+                }
+            }
             FaultAction::PowerOff => {
                 for ((n, _), s) in self.states.iter_mut() {
                     if *n == node {
@@ -389,6 +398,12 @@ impl Replay {
             }
             _ => {}
         }
+    }
+
+    /// A partition is active or some node loses frames: adverts may not arrive, and two
+    /// MASTERs are what keepalived then gives.
+    fn split(&self) -> bool {
+        self.partitioned || !self.lossy.is_empty()
     }
 
     fn masters(&self, cluster: &Cluster, vrid: u8) -> Vec<String> {
@@ -606,7 +621,7 @@ pub fn check(
         for vrid in vrids(cluster) {
             let n = r.masters(cluster, vrid).len();
             let slot = dual.entry(vrid).or_insert(None);
-            if n >= 2 && !r.partitioned {
+            if n >= 2 && !r.split() {
                 slot.get_or_insert(t);
             } else if let Some(s) = slot.take()
                 && t - s > bound
@@ -615,7 +630,7 @@ pub fn check(
                 dual_reported = true;
                 out.push(dual_violation(vrid, s, t, bound, cluster));
             }
-            if n >= 2 && r.partitioned {
+            if n >= 2 && r.split() {
                 *slot = None;
             }
         }
@@ -657,7 +672,7 @@ fn dual_violation(vrid: u8, from: u64, to: u64, bound: u64, cluster: &Cluster) -
         invariant: Invariant::DualMaster,
         at: from + bound,
         explanation: format!(
-            "VRID {vrid} had two MASTERs from {} to {} ({}) with no partition active; at most \
+            "VRID {vrid} had two MASTERs from {} to {} ({}) with no partition or frame loss active; at most \
              {} (advert_int + 2 hops) is allowed",
             format_nanos(from),
             format_nanos(to),

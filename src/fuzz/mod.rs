@@ -3,11 +3,11 @@
 //!
 //! A [`Fuzzer`] takes a scenario and replaces its `[[at]]` faults with generated ones
 //! ([`schedule`]): keepalived stop/crash/start on directors, httpd stop/crash/start on web
-//! servers, power off/on and link down/up on both, partitions between directors — each undone
-//! before the fault window ends. The fault window is the scenario's run (`duration`, or
+//! servers, power off/on, link down/up and frame loss (`loss P%`) on both, partitions between
+//! directors — each undone before the fault window ends. The fault window is the scenario's run (`duration`, or
 //! [`FuzzConfig::duration`]); fault times sit on its grid (`grid`) from one grid step in. The
 //! fuzzer then extends the run by a quiet tail — the settle time ([`Settle::total`], or after a
-//! partition [`Settle::dual_master`] + [`Settle::client_arp`] when longer) plus `observe` — so
+//! partition or loss [`Settle::dual_master`] + [`Settle::client_arp`] when longer) plus `observe` — so
 //! the lab can converge and be watched. The scenario's own expectations are not evaluated (they were
 //! written for its own faults).
 //!
@@ -219,9 +219,11 @@ impl Fuzzer {
                 format_duration(grid),
             ));
         }
-        let partitions = config.kinds.partition && base.directors.len() >= 2;
+        // A partition, or frames lost on a director's link, can end with two MASTERs that
+        // resolve without a gratuitous ARP.
+        let split = (config.kinds.partition || config.kinds.loss) && base.directors.len() >= 2;
         let mut tail = settle.total();
-        if partitions {
+        if split {
             tail = tail.max(settle.dual_master + settle.client_arp);
         }
         let duration = window + tail + config.observe;
@@ -287,7 +289,7 @@ impl Fuzzer {
         Instant::ZERO + schedule.last_repair() + self.settle().total()
     }
 
-    /// From when no request may fail: convergence, or after a partition the demoted
+    /// From when no request may fail: convergence, or after a partition or loss the demoted
     /// director's last confirmation plus the client's ARP recovery ([`Settle::client_arp`]).
     pub fn requests_from(&self, schedule: &Schedule) -> Instant {
         let s = self.settle();

@@ -47,6 +47,9 @@ pub enum Disruption {
     Power { node: String },
     /// `link down`, then `link up` (every port of the node).
     Link { node: String },
+    /// `loss P%` on every link of the node, then `loss 0%`: frames dropped at random (the
+    /// link's own seeded stream), carriers up, so nothing notices but the protocols.
+    Loss { node: String, percent: u8 },
     /// `partition A / B` (or `A -> B` when `one_way`) between directors, then `heal`.
     Partition {
         from: Vec<String>,
@@ -62,7 +65,8 @@ impl Disruption {
             Disruption::Keepalived { node, .. }
             | Disruption::Httpd { node, .. }
             | Disruption::Power { node }
-            | Disruption::Link { node } => Some(node),
+            | Disruption::Link { node }
+            | Disruption::Loss { node, .. } => Some(node),
             Disruption::Partition { .. } => None,
         }
     }
@@ -89,6 +93,15 @@ impl Disruption {
             Disruption::Link { node } => [
                 (FaultAction::LinkDown, Some(node)),
                 (FaultAction::LinkUp, Some(node)),
+            ],
+            Disruption::Loss { node, percent } => [
+                (
+                    FaultAction::Loss {
+                        ppm: u32::from(*percent) * 10_000,
+                    },
+                    Some(node),
+                ),
+                (FaultAction::Loss { ppm: 0 }, Some(node)),
             ],
             Disruption::Partition { from, to, one_way } => [
                 (
@@ -162,11 +175,18 @@ impl Schedule {
             .unwrap_or(Duration::ZERO)
     }
 
-    /// The time of the last `heal`, if the schedule partitions the LAN.
+    /// The time of the last `heal` or `loss 0%`, if the schedule partitions the LAN or loses
+    /// frames: either can leave two MASTERs that resolve silently (see
+    /// [`crate::fuzz::invariants::Settle::client_arp`]).
     pub fn last_heal(&self) -> Option<Duration> {
         self.episodes
             .iter()
-            .filter(|e| matches!(e.disruption, Disruption::Partition { .. }))
+            .filter(|e| {
+                matches!(
+                    e.disruption,
+                    Disruption::Partition { .. } | Disruption::Loss { .. }
+                )
+            })
             .map(Episode::until)
             .max()
     }
@@ -227,6 +247,7 @@ pub struct Kinds {
     pub power: bool,
     pub link: bool,
     pub partition: bool,
+    pub loss: bool,
 }
 
 impl Default for Kinds {
@@ -238,6 +259,7 @@ impl Default for Kinds {
             power: true,
             link: true,
             partition: true,
+            loss: true,
         }
     }
 }
@@ -310,6 +332,13 @@ impl Targets {
             arms.push(
                 pick(&all)
                     .prop_map(|node| Disruption::Link { node })
+                    .boxed(),
+            );
+        }
+        if k.loss && !all.is_empty() {
+            arms.push(
+                (pick(&all), prop_oneof![Just(10u8), Just(50), Just(100)])
+                    .prop_map(|(node, percent)| Disruption::Loss { node, percent })
                     .boxed(),
             );
         }
