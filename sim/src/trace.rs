@@ -40,8 +40,14 @@ pub struct Trace {
     records: Vec<Record>,
     pcap: Option<PcapWriter<Vec<u8>>>,
     frames: Xxh3,
+    /// Frames (with their time and length) not hashed yet: hashing them 64 KiB at a time is
+    /// several times cheaper than two small updates per frame, and gives the same hash.
+    staged: Vec<u8>,
     frame_count: u64,
 }
+
+/// How many bytes of frames [`Trace`] collects before it hashes them.
+const STAGE: usize = 64 * 1024;
 
 /// The pcap header lvslab writes: Ethernet, nanosecond timestamps, little-endian.
 pub fn pcap_header() -> PcapHeader {
@@ -67,6 +73,7 @@ impl Trace {
             records: Vec::new(),
             pcap,
             frames: Xxh3::new(),
+            staged: Vec::new(),
             frame_count: 0,
         }
     }
@@ -79,11 +86,17 @@ impl Trace {
     pub fn frame(&mut self, now: Instant, frame: &[u8]) {
         self.frame_count += 1;
         if self.config.frame_digest {
-            let mut head = [0u8; 12];
-            head[..8].copy_from_slice(&now.as_nanos().to_le_bytes());
-            head[8..].copy_from_slice(&(frame.len() as u32).to_le_bytes());
-            self.frames.update(&head);
-            self.frames.update(frame);
+            if self.staged.len() + 12 + frame.len() > STAGE {
+                self.frames.update(&self.staged);
+                self.staged.clear();
+            }
+            if self.staged.capacity() == 0 {
+                self.staged.reserve_exact(STAGE);
+            }
+            self.staged.extend_from_slice(&now.as_nanos().to_le_bytes());
+            self.staged
+                .extend_from_slice(&(frame.len() as u32).to_le_bytes());
+            self.staged.extend_from_slice(frame);
         }
         if let Some(w) = &mut self.pcap {
             let ts = now.since_start();
@@ -125,7 +138,9 @@ impl Trace {
         h.update(events);
         h.update(b"frames\0");
         h.update(self.frame_count.to_le_bytes());
-        h.update(self.frames.digest128().to_le_bytes());
+        let mut frames = self.frames.clone();
+        frames.update(&self.staged);
+        h.update(frames.digest128().to_le_bytes());
         hex(&h.finalize())
     }
 }
@@ -168,6 +183,32 @@ mod tests {
     use lvs_model::Event;
     use lvs_model::event::{DestChange, HttpError, VrrpStateName};
     use std::net::Ipv4Addr;
+
+    /// Frames hashed in 64 KiB stages give the hash of hashing each frame as it comes.
+    #[test]
+    fn staged_frame_hash_is_the_plain_stream_hash() {
+        let mut t = Trace::new(TraceConfig {
+            pcap: false,
+            frame_digest: true,
+        });
+        let mut plain = Xxh3::new();
+        for i in 0..3_000u32 {
+            let frame: Vec<u8> = (0..(i * 37 % 1_600) as usize)
+                .map(|b| (b as u32 ^ i) as u8)
+                .collect();
+            let now = Instant::from_nanos(u64::from(i) * 1_000_003);
+            t.frame(now, &frame);
+            plain.update(&now.as_nanos().to_le_bytes());
+            plain.update(&(frame.len() as u32).to_le_bytes());
+            plain.update(&frame);
+        }
+        let mut h = Sha256::new();
+        h.update(b"events\0");
+        h.update(b"frames\0");
+        h.update(3_000u64.to_le_bytes());
+        h.update(plain.digest128().to_le_bytes());
+        assert_eq!(t.digest_with(b""), hex(&h.finalize()));
+    }
 
     /// The spliced writer gives serde's bytes for every kind of event, escapes included.
     #[test]
