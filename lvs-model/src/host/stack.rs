@@ -440,7 +440,7 @@ impl LinuxStack {
     pub fn neighbours(&self) -> Vec<(PortId, Ipv4Addr, NeighbourView)> {
         self.neigh
             .iter()
-            .filter_map(|(&(p, ip), _)| self.neigh.view(self.now, (p, ip)).map(|v| (p, ip, v)))
+            .filter_map(|((p, ip), _)| self.neigh.view(self.now, (p, ip)).map(|v| (p, ip, v)))
             .collect()
     }
 
