@@ -11,7 +11,7 @@
 
 use core::cmp::Ordering;
 use lvs_model::time::Instant;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 struct Entry<T> {
     at: Instant,
@@ -38,8 +38,14 @@ impl<T> Ord for Entry<T> {
 }
 
 /// A priority queue of timed items, FIFO among equal times.
+///
+/// Most items are scheduled no earlier than the one scheduled before them (every link of a LAN
+/// usually has the same latency), so those wait in a plain FIFO, already in (time, sequence)
+/// order; only an item that would jump ahead goes to the heap. Pops take the earlier head.
 pub struct EventQueue<T> {
     heap: BinaryHeap<Entry<T>>,
+    /// Items in (time, sequence) order, each pushed no earlier than the one before it.
+    run: VecDeque<Entry<T>>,
     next_seq: u64,
 }
 
@@ -47,6 +53,7 @@ impl<T> Default for EventQueue<T> {
     fn default() -> Self {
         EventQueue {
             heap: BinaryHeap::new(),
+            run: VecDeque::new(),
             next_seq: 0,
         }
     }
@@ -60,7 +67,23 @@ impl<T> EventQueue<T> {
     /// Schedules `item` at `at`.
     pub fn push(&mut self, at: Instant, item: T) {
         let seq = self.take_seq();
-        self.heap.push(Entry { at, seq, item });
+        let e = Entry { at, seq, item };
+        // Sequence numbers only grow, so a time no earlier than the last one keeps `run` sorted.
+        if self.run.back().is_none_or(|last| last.at <= at) {
+            self.run.push_back(e);
+        } else {
+            self.heap.push(e);
+        }
+    }
+
+    /// Whether the earliest item is `run`'s head (else the heap's).
+    fn run_first(&self) -> Option<bool> {
+        match (self.run.front(), self.heap.peek()) {
+            (None, None) => None,
+            (Some(_), None) => Some(true),
+            (None, Some(_)) => Some(false),
+            (Some(r), Some(h)) => Some((r.at, r.seq) < (h.at, h.seq)),
+        }
     }
 
     /// The next sequence number, for an item scheduled elsewhere (a [`WakeQueue`]).
@@ -72,25 +95,35 @@ impl<T> EventQueue<T> {
 
     /// The (time, sequence) of the earliest item.
     pub fn peek_key(&self) -> Option<(Instant, u64)> {
-        self.heap.peek().map(|e| (e.at, e.seq))
+        let e = if self.run_first()? {
+            self.run.front()
+        } else {
+            self.heap.peek()
+        };
+        e.map(|e| (e.at, e.seq))
     }
 
     /// Removes and returns the earliest item.
     pub fn pop(&mut self) -> Option<(Instant, T)> {
-        self.heap.pop().map(|e| (e.at, e.item))
+        let e = if self.run_first()? {
+            self.run.pop_front()
+        } else {
+            self.heap.pop()
+        };
+        e.map(|e| (e.at, e.item))
     }
 
     /// The time of the earliest item.
     pub fn peek_time(&self) -> Option<Instant> {
-        self.heap.peek().map(|e| e.at)
+        self.peek_key().map(|(at, _)| at)
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + self.run.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.heap.is_empty() && self.run.is_empty()
     }
 }
 
@@ -251,6 +284,33 @@ mod tests {
             let got: Vec<(u64, usize)> =
                 std::iter::from_fn(|| q.pop()).map(|(t, i)| (t.as_nanos(), i)).collect();
             prop_assert_eq!(got, expected);
+        }
+
+        /// Pushes at a moving "now" interleaved with pops come out as a sorted model says:
+        /// the FIFO and the heap together keep (time, sequence) order.
+        #[test]
+        fn interleaved_pushes_and_pops_follow_time_then_sequence(
+            ops in proptest::collection::vec((0u64..30, any::<bool>()), 0..400),
+        ) {
+            let mut q = EventQueue::new();
+            let mut model = std::collections::BTreeSet::new();
+            let (mut now, mut n) = (0u64, 0usize);
+            for (delta, pop) in ops {
+                if pop {
+                    let got = q.pop().map(|(t, i)| (t.as_nanos(), i));
+                    let want = model.pop_first();
+                    prop_assert_eq!(got, want);
+                    if let Some((t, _)) = want {
+                        now = t;
+                    }
+                } else {
+                    q.push(Instant::from_nanos(now + delta), n);
+                    model.insert((now + delta, n));
+                    n += 1;
+                }
+                prop_assert_eq!(q.len(), model.len());
+                prop_assert_eq!(q.peek_key().map(|(t, _)| t.as_nanos()), model.first().map(|(t, _)| *t));
+            }
         }
 
         /// The wake queue behaves as a map host → (time, seq) popped in key order.
