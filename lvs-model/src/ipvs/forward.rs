@@ -100,9 +100,11 @@ struct Xmit {
 /// The fields of a well-formed TCP/UDP packet that IPVS uses.
 #[derive(Clone, Copy, Debug)]
 struct Parsed {
-    /// Total length (the buffer may hold trailing bytes beyond it).
-    len: usize,
-    ihl: usize,
+    /// Total length (the buffer may hold trailing bytes beyond it). Fields are narrow so the
+    /// whole record moves in three registers.
+    total_len: u16,
+    /// Header length in bytes.
+    hl: u8,
     src: Ipv4Addr,
     dst: Ipv4Addr,
     proto: Protocol,
@@ -110,6 +112,17 @@ struct Parsed {
     dport: u16,
     flags: TcpFlags,
     df: bool,
+}
+
+impl Parsed {
+    #[inline]
+    fn len(&self) -> usize {
+        self.total_len as usize
+    }
+    #[inline]
+    fn ihl(&self) -> usize {
+        self.hl as usize
+    }
 }
 
 enum Parse {
@@ -204,8 +217,8 @@ fn parse(buf: &[u8]) -> Parse {
         _ => return Parse::Other,
     };
     Parse::Ok(Parsed {
-        len,
-        ihl,
+        total_len: len as u16,
+        hl: ihl as u8,
         src: Ipv4Addr::new(buf[12], buf[13], buf[14], buf[15]),
         dst: Ipv4Addr::new(buf[16], buf[17], buf[18], buf[19]),
         proto,
@@ -244,6 +257,10 @@ fn csum_replace(csum: u16, old: &[u8], new: &[u8]) -> u16 {
 /// verified on input, so this equals a full recompute).
 #[inline]
 fn decrement_ttl(pkt: &mut [u8]) {
+    // One length check for the four bytes below (the caller's packet is a verified header).
+    let Some(pkt) = pkt.first_chunk_mut::<12>() else {
+        return;
+    };
     // csum_replace for the one word [ttl, protocol], written out.
     let old = u16::from_be_bytes([pkt[8], pkt[9]]);
     pkt[8] = pkt[8].wrapping_sub(1);
@@ -265,7 +282,7 @@ fn mangle(
     new_port: u16,
 ) {
     let old_addr: [u8; 4] = pkt[addr_off..addr_off + 4].try_into().unwrap_or([0; 4]);
-    let l4 = p.ihl;
+    let l4 = p.ihl();
     let old_port: [u8; 2] = pkt[l4 + port_off..l4 + port_off + 2]
         .try_into()
         .unwrap_or([0; 2]);
@@ -384,7 +401,7 @@ impl Ipvs {
     ) -> Verdict {
         match self.inbound(now, fwmark, packet, rng) {
             Step::Xmit(x) => {
-                let mut out = packet[..x.p.len].to_vec();
+                let mut out = packet[..x.p.len()].to_vec();
                 let next_hop = self.rewrite(&x, &mut out, rng);
                 Verdict::Forward {
                     next_hop,
@@ -408,7 +425,7 @@ impl Ipvs {
     ) -> Action {
         match self.inbound(now, fwmark, packet, rng) {
             Step::Xmit(x) => {
-                packet.truncate(x.p.len);
+                packet.truncate(x.p.len());
                 Action::Forward {
                     next_hop: self.rewrite(&x, packet, rng),
                 }
@@ -425,7 +442,7 @@ impl Ipvs {
             Parse::Other => return Step::Done(self.local()),
             Parse::Bad(r) => return Step::Done(self.drop(r)),
         };
-        let packet = &packet[..p.len];
+        let packet = &packet[..p.len()];
         let proto = conn_proto(p.proto);
         let mut cid = self.conns.lookup_in(proto, p.src, p.sport, p.dst, p.dport);
 
@@ -493,25 +510,21 @@ impl Ipvs {
             }
         };
 
-        // ip_vs_in_stats, ip_vs_set_state, packet_xmit, ip_vs_conn_put.
-        let Some(c) = self.conns.get_mut(id) else {
+        // ip_vs_in_stats, ip_vs_set_state, packet_xmit, ip_vs_conn_put. The timer is re-armed
+        // with the state change, before the checks of packet_xmit: those touch no entry, so
+        // the order is the kernel's in effect.
+        let (timeouts, dests) = (&self.timeouts, &mut self.dests);
+        let Some((dest_id, forward, daddr, dport)) = self.conns.touch(id, now, |c| {
+            conn::set_state(c, Direction::Input, p.flags, timeouts, dests);
+            (c.dest, c.forward, c.daddr, c.dport)
+        }) else {
             return Step::Done(self.drop(DropReason::DestUnavailable));
         };
-        let dest_id = c.dest;
-        conn::set_state(
-            c,
-            Direction::Input,
-            p.flags,
-            &self.timeouts,
-            &mut self.dests,
-        );
-        let (forward, daddr, dport) = (c.forward, c.daddr, c.dport);
-        self.count_in(now, dest_id, p.len);
-        let step = self.xmit(p, packet, forward, daddr, dport, rng);
-        self.conns.rearm(id, now);
-        step
+        self.count_in(now, dest_id, p.len());
+        self.xmit(p, packet, forward, daddr, dport, rng)
     }
 
+    #[inline]
     fn count_in(&mut self, now: Instant, dest: DestId, len: usize) {
         let (stats, service) = self.dests.stats_mut(dest);
         stats.count_in(len);
@@ -524,6 +537,7 @@ impl Ipvs {
         self.mark_stats_dirty(now);
     }
 
+    #[inline]
     fn count_out(&mut self, now: Instant, dest: DestId, len: usize) {
         let (stats, service) = self.dests.stats_mut(dest);
         stats.count_out(len);
@@ -554,7 +568,7 @@ impl Ipvs {
         port: u16,
     ) -> Option<ServiceId> {
         if fwmark != 0
-            && let Some(&id) = self.svc_index.get(&ServiceKey::Fwmark(fwmark))
+            && let Some(id) = self.svc_lookup.get(&ServiceKey::Fwmark(fwmark))
         {
             return Some(id);
         }
@@ -563,16 +577,14 @@ impl Ipvs {
             addr,
             port,
         };
-        if let Some(&id) = self.svc_index.get(&key) {
+        if let Some(id) = self.svc_lookup.get(&key) {
             return Some(id);
         }
-        self.svc_index
-            .get(&ServiceKey::Addr {
-                protocol: proto,
-                addr,
-                port: 0,
-            })
-            .copied()
+        self.svc_lookup.get(&ServiceKey::Addr {
+            protocol: proto,
+            addr,
+            port: 0,
+        })
     }
 
     /// `ip_vs_schedule`: a new entry through the scheduler (or a persistence template).
@@ -731,7 +743,7 @@ impl Ipvs {
             }
             _ => route_mtu,
         };
-        if p.len > mtu {
+        if p.len() > mtu {
             if p.df {
                 // The ICMP error quotes the packet as it would have left (TTL already − 1).
                 let mut out = packet.to_vec();
@@ -758,12 +770,22 @@ impl Ipvs {
         })
     }
 
-    /// Rewrite `out` (the packet, exactly `x.p.len` bytes) for transmission; returns the next
+    /// Rewrite `out` (the packet, exactly `x.p.len()` bytes) for transmission; returns the next
     /// hop.
     #[inline]
     fn rewrite(&self, x: &Xmit, out: &mut Vec<u8>, rng: &mut impl Rng) -> Ipv4Addr {
-        let daddr = x.daddr;
         decrement_ttl(out);
+        // DR sends the packet as it is now; NAT and TUN rewrite more, out of line.
+        if x.forward != ForwardMethod::DirectRoute {
+            self.rewrite_nat_tun(x, out, rng);
+        }
+        x.daddr
+    }
+
+    /// [`Ipvs::rewrite`] for NAT and TUN, after the TTL update.
+    #[inline(never)]
+    fn rewrite_nat_tun(&self, x: &Xmit, out: &mut Vec<u8>, rng: &mut impl Rng) {
+        let daddr = x.daddr;
         match x.forward {
             ForwardMethod::DirectRoute => {}
             ForwardMethod::Masquerade => {
@@ -793,7 +815,6 @@ impl Ipvs {
                 ip.fill_checksum();
             }
         }
-        daddr
     }
 
     /// A packet the director forwards (from a real server, say). A reply on a NAT entry gets
@@ -802,7 +823,7 @@ impl Ipvs {
     pub fn process_outbound(&mut self, now: Instant, packet: &[u8], rng: &mut impl Rng) -> Verdict {
         match self.outbound(now, packet, rng) {
             Ok((p, vaddr, vport)) => {
-                let mut out = packet[..p.len].to_vec();
+                let mut out = packet[..p.len()].to_vec();
                 rewrite_reply(&mut out, &p, vaddr, vport);
                 Verdict::Forward {
                     next_hop: p.dst,
@@ -823,7 +844,7 @@ impl Ipvs {
     ) -> Action {
         match self.outbound(now, packet, rng) {
             Ok((p, vaddr, vport)) => {
-                packet.truncate(p.len);
+                packet.truncate(p.len());
                 rewrite_reply(packet, &p, vaddr, vport);
                 Action::Forward { next_hop: p.dst }
             }
@@ -847,7 +868,7 @@ impl Ipvs {
             }
             Parse::Bad(r) => return Err(self.drop(r)),
         };
-        let packet = &packet[..p.len];
+        let packet = &packet[..p.len()];
         let proto = conn_proto(p.proto);
         let Some(id) = self.conns.lookup_out(proto, p.src, p.sport, p.dst, p.dport) else {
             self.drops.passed += 1;
@@ -859,7 +880,7 @@ impl Ipvs {
             return Err(self.reply(DropReason::TtlExpired, local, packet, 11, 0, [0; 4], rng));
         }
         let mtu = self.config.route_mtu as usize;
-        if p.len > mtu {
+        if p.len() > mtu {
             if p.df {
                 let mut rest = [0u8; 4];
                 rest[2..].copy_from_slice(&(mtu as u16).to_be_bytes());
@@ -867,21 +888,15 @@ impl Ipvs {
             }
             return Err(self.drop(DropReason::NeedsFragmentation));
         }
-        let Some(c) = self.conns.get_mut(id) else {
+        let (timeouts, dests) = (&self.timeouts, &mut self.dests);
+        let Some((dest_id, vaddr, vport)) = self.conns.touch(id, now, |c| {
+            conn::set_state(c, Direction::Output, p.flags, timeouts, dests);
+            (c.dest, c.vaddr, c.vport)
+        }) else {
             self.drops.passed += 1;
             return Err(Verdict::Pass);
         };
-        let dest_id = c.dest;
-        conn::set_state(
-            c,
-            Direction::Output,
-            p.flags,
-            &self.timeouts,
-            &mut self.dests,
-        );
-        let (vaddr, vport) = (c.vaddr, c.vport);
-        self.count_out(now, dest_id, p.len);
-        self.conns.rearm(id, now);
+        self.count_out(now, dest_id, p.len());
         Ok((p, vaddr, vport))
     }
 }
@@ -944,8 +959,8 @@ mod tests {
             _ => return Parse::Other,
         };
         Parse::Ok(Parsed {
-            len,
-            ihl,
+            total_len: len as u16,
+            hl: ihl as u8,
             src: ip.src_addr(),
             dst: ip.dst_addr(),
             proto,
@@ -960,7 +975,15 @@ mod tests {
         match p {
             Parse::Ok(p) => format!(
                 "ok {} {} {} {} {:?} {} {} {:?} {}",
-                p.len, p.ihl, p.src, p.dst, p.proto, p.sport, p.dport, p.flags, p.df
+                p.len(),
+                p.ihl(),
+                p.src,
+                p.dst,
+                p.proto,
+                p.sport,
+                p.dport,
+                p.flags,
+                p.df
             ),
             Parse::Other => "other".into(),
             Parse::Bad(r) => format!("bad {r:?}"),

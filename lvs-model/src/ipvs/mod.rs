@@ -106,6 +106,66 @@ pub enum IpvsError {
     TooManyDests,
 }
 
+/// Service key → id in a hash table: [`ServiceKey`]s packed into a `u64` and mixed, so the
+/// lookup of a new connection's service is a hash and a compare rather than a B-tree walk of
+/// enum comparisons.
+#[derive(Clone, Debug, Default)]
+struct ServiceLookup(hashbrown::HashTable<(u64, ServiceId)>);
+
+impl ServiceLookup {
+    /// Distinct for distinct keys: protocol numbers fit in bits 48..56, a fwmark sets bit 56.
+    #[inline]
+    fn pack(key: &ServiceKey) -> u64 {
+        match *key {
+            ServiceKey::Addr {
+                protocol,
+                addr,
+                port,
+            } => {
+                ((protocol.number() as u64) << 48) | ((u32::from(addr) as u64) << 16) | port as u64
+            }
+            ServiceKey::Fwmark(m) => (1 << 56) | m as u64,
+        }
+    }
+
+    /// murmur3's fmix64.
+    #[inline]
+    fn hash(k: u64) -> u64 {
+        let mut h = k;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+
+    fn insert(&mut self, key: ServiceKey, id: ServiceId) {
+        let k = Self::pack(&key);
+        match self
+            .0
+            .entry(Self::hash(k), |e| e.0 == k, |e| Self::hash(e.0))
+        {
+            hashbrown::hash_table::Entry::Occupied(mut o) => o.get_mut().1 = id,
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert((k, id));
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &ServiceKey) {
+        let k = Self::pack(key);
+        if let Ok(e) = self.0.find_entry(Self::hash(k), |e| e.0 == k) {
+            e.remove();
+        }
+    }
+
+    #[inline]
+    fn get(&self, key: &ServiceKey) -> Option<ServiceId> {
+        let k = Self::pack(key);
+        self.0.find(Self::hash(k), |e| e.0 == k).map(|e| e.1)
+    }
+}
+
 /// The estimator tick: `ipvsadm --stats` sees counters as of the last one (E1, E5).
 pub const ESTIMATOR_PERIOD: Duration = Duration::from_secs(2);
 /// The first estimator tick (a multiple of [`ESTIMATOR_PERIOD`] since the start of the run)
@@ -124,6 +184,8 @@ pub struct Ipvs {
     services: Vec<Option<VirtualService>>,
     svc_free: std::collections::BTreeSet<u32>,
     svc_index: BTreeMap<ServiceKey, ServiceId>,
+    /// The same map hashed, for the per-packet lookup of a new connection (never iterated).
+    svc_lookup: ServiceLookup,
     dests: DestTable,
     /// Removed dests still referenced by entries, by (service, address, port).
     trash: BTreeMap<(ServiceKey, Ipv4Addr, u16), DestId>,
@@ -158,6 +220,7 @@ impl Ipvs {
             services: Vec::new(),
             svc_free: Default::default(),
             svc_index: BTreeMap::new(),
+            svc_lookup: ServiceLookup::default(),
             dests: DestTable::default(),
             trash: BTreeMap::new(),
             conns: ConnTable::default(),
@@ -248,6 +311,7 @@ impl Ipvs {
             }
         };
         self.svc_index.insert(cfg.key, id);
+        self.svc_lookup.insert(cfg.key, id);
         Ok(id)
     }
 
@@ -271,6 +335,7 @@ impl Ipvs {
     /// `ipvsadm -D`: the dests go to the trash while entries use them.
     pub fn delete_service(&mut self, key: &ServiceKey) -> Result<(), IpvsError> {
         let id = self.svc_index.remove(key).ok_or(IpvsError::NoSuchService)?;
+        self.svc_lookup.remove(key);
         let svc = self.services[id.0 as usize]
             .take()
             .ok_or(IpvsError::NoSuchService)?;
@@ -649,6 +714,14 @@ impl Ipvs {
             if let Some(t) = c.control {
                 *children.entry(t).or_default() += 1;
             }
+        }
+        if self.svc_lookup.0.len() != self.svc_index.len()
+            || self
+                .svc_index
+                .iter()
+                .any(|(k, &id)| self.svc_lookup.get(k) != Some(id))
+        {
+            return Err("the hashed service lookup differs from the service index".into());
         }
         if !self.dests.hot_in_sync() {
             return Err("a dest's scheduling record differs from the dest".into());

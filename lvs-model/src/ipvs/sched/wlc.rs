@@ -9,21 +9,47 @@ use crate::ipvs::dest::DestId;
 pub fn schedule(list: DestList<'_>) -> Option<DestId> {
     // least_weighted(list, |d| d.overhead()) on the compact records, where an overloaded
     // dest has weight 0: `loh × 0 > doh × lw` never holds, as skipping it would.
-    let mut it = list.iter_hot();
-    let (mut least, mut lw, mut loh) = loop {
-        let (id, d) = it.next()?;
-        if d.weight > 0 {
-            break (id, d.weight as u64, d.overhead);
+    //
+    // `loh × w(d) > overhead(d) × lw` compares overhead/weight ratios exactly, so the walk
+    // returns the first dest (nearest the head) with the least ratio. That is what two
+    // interleaved walks (even and odd positions) return too once their winners are compared
+    // with ties going to the lower position; splitting halves the chain of multiply-compare-
+    // select that each dest waits on. A walk starts with the sentinel `lw = 0, loh = 1`,
+    // which every usable dest (w > 0) replaces and no unusable one does.
+    let hot = list.dests.hot_records();
+    let rec = |id: &DestId| hot.get(id.0 as usize).copied().unwrap_or_default();
+    // (position, lw, loh) per walk.
+    let mut a = (0usize, 0u64, 1u64);
+    let mut b = (0usize, 0u64, 1u64);
+    let mut pairs = list.ids.chunks_exact(2);
+    let mut pos = 0;
+    for pair in &mut pairs {
+        let (da, db) = (rec(&pair[0]), rec(&pair[1]));
+        // The wrapping multiply only ever wraps for an unusable dest (overhead u64::MAX),
+        // whose left side is 0.
+        if a.2 * da.weight as u64 > da.overhead.wrapping_mul(a.1) {
+            a = (pos, da.weight as u64, da.overhead);
         }
-    };
-    for (id, d) in it {
-        if loh * d.weight as u64 > d.overhead * lw {
-            least = id;
-            lw = d.weight as u64;
-            loh = d.overhead;
+        if b.2 * db.weight as u64 > db.overhead.wrapping_mul(b.1) {
+            b = (pos + 1, db.weight as u64, db.overhead);
+        }
+        pos += 2;
+    }
+    if let [last] = pairs.remainder() {
+        let d = rec(last);
+        if a.2 * d.weight as u64 > d.overhead.wrapping_mul(a.1) {
+            a = (pos, d.weight as u64, d.overhead);
         }
     }
-    Some(least)
+    let best = match (a.1, b.1) {
+        (0, 0) => return None,
+        (0, _) => b,
+        (_, 0) => a,
+        // b wins on a strictly smaller ratio, or an equal one nearer the head.
+        _ if a.2 * b.1 > b.2 * a.1 || (a.2 * b.1 == b.2 * a.1 && b.0 < a.0) => b,
+        _ => a,
+    };
+    list.ids.get(best.0).copied()
 }
 
 /// The wlc shape shared by wlc, sed, lblc and lblcr: `cost` is the per-dest overhead.
