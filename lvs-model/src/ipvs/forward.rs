@@ -90,8 +90,14 @@ enum Step {
 }
 
 /// How to rewrite a packet that is forwarded inbound.
+/// Only what the rewrite reads, so that it is returned in registers.
 struct Xmit {
-    p: Parsed,
+    /// The packet's total length.
+    len: u16,
+    /// Its header length in bytes.
+    ihl: u8,
+    proto: Protocol,
+    df: bool,
     forward: ForwardMethod,
     daddr: Ipv4Addr,
     dport: u16,
@@ -272,30 +278,33 @@ fn decrement_ttl(pkt: &mut [u8]) {
 }
 
 /// Rewrite one address (at `addr_off` in the IP header) and one port of the L4 header, fixing
-/// the IP checksum in full and the L4 checksum incrementally.
+/// the IP checksum in full and the L4 checksum incrementally. `ihl` is the IP header length
+/// in bytes, `proto` the L4 protocol.
+#[allow(clippy::too_many_arguments)]
 fn mangle(
     pkt: &mut [u8],
-    p: &Parsed,
+    ihl: usize,
+    proto: Protocol,
     addr_off: usize,
     new_addr: Ipv4Addr,
     port_off: usize,
     new_port: u16,
 ) {
     let old_addr: [u8; 4] = pkt[addr_off..addr_off + 4].try_into().unwrap_or([0; 4]);
-    let l4 = p.ihl();
+    let l4 = ihl;
     let old_port: [u8; 2] = pkt[l4 + port_off..l4 + port_off + 2]
         .try_into()
         .unwrap_or([0; 2]);
-    let csum_off = match p.proto {
+    let csum_off = match proto {
         Protocol::Tcp => l4 + 16,
         Protocol::Udp => l4 + 6,
     };
     let old_csum = u16::from_be_bytes([pkt[csum_off], pkt[csum_off + 1]]);
-    let udp_no_csum = p.proto == Protocol::Udp && old_csum == 0;
+    let udp_no_csum = proto == Protocol::Udp && old_csum == 0;
     if !udp_no_csum {
         let mut c = csum_replace(old_csum, &old_addr, &new_addr.octets());
         c = csum_replace(c, &old_port, &new_port.to_be_bytes());
-        if p.proto == Protocol::Udp && c == 0 {
+        if proto == Protocol::Udp && c == 0 {
             c = 0xffff;
         }
         pkt[csum_off..csum_off + 2].copy_from_slice(&c.to_be_bytes());
@@ -401,7 +410,7 @@ impl Ipvs {
     ) -> Verdict {
         match self.inbound(now, fwmark, packet, rng) {
             Step::Xmit(x) => {
-                let mut out = packet[..x.p.len()].to_vec();
+                let mut out = packet[..x.len as usize].to_vec();
                 let next_hop = self.rewrite(&x, &mut out, rng);
                 Verdict::Forward {
                     next_hop,
@@ -425,7 +434,7 @@ impl Ipvs {
     ) -> Action {
         match self.inbound(now, fwmark, packet, rng) {
             Step::Xmit(x) => {
-                packet.truncate(x.p.len());
+                packet.truncate(x.len as usize);
                 Action::Forward {
                     next_hop: self.rewrite(&x, packet, rng),
                 }
@@ -444,7 +453,55 @@ impl Ipvs {
         };
         let packet = &packet[..p.len()];
         let proto = conn_proto(p.proto);
-        let mut cid = self.conns.lookup_in(proto, p.src, p.sport, p.dst, p.dport);
+        let cid = self.conns.lookup_in(proto, p.src, p.sport, p.dst, p.dport);
+        // The common case, an entry to forward on, inline; everything else (a SYN that may
+        // reuse an entry, an unavailable dest, no entry) out of line, deciding from scratch.
+        let id = match cid {
+            Some(id)
+                if !(self.sysctl.conn_reuse_mode != 0
+                    && p.proto == Protocol::Tcp
+                    && p.flags.syn)
+                    && self
+                        .conns
+                        .get(id)
+                        .is_some_and(|c| self.dests.get(c.dest).available) =>
+            {
+                id
+            }
+            _ => match self.inbound_slow(now, fwmark, p, packet, cid, rng) {
+                Ok(id) => id,
+                Err(step) => return step,
+            },
+        };
+
+        // ip_vs_in_stats, ip_vs_set_state, packet_xmit, ip_vs_conn_put. The timer is re-armed
+        // with the state change, before the checks of packet_xmit: those touch no entry, so
+        // the order is the kernel's in effect.
+        let (timeouts, dests) = (&self.timeouts, &mut self.dests);
+        let Some((dest_id, forward, daddr, dport)) = self.conns.touch(id, now, |c| {
+            conn::set_state(c, Direction::Input, p.flags, timeouts, dests);
+            (c.dest, c.forward, c.daddr, c.dport)
+        }) else {
+            return Step::Done(self.drop(DropReason::DestUnavailable));
+        };
+        self.count_in(now, dest_id, p.len());
+        self.xmit(p, packet, forward, daddr, dport, rng)
+    }
+
+    /// [`Ipvs::inbound`] for a packet that is not simply forwarded on its entry: SYN reuse
+    /// (`conn_reuse_mode`), an unavailable dest, or a new entry. `Ok` is the entry to forward
+    /// on.
+    #[inline(never)]
+    fn inbound_slow(
+        &mut self,
+        now: Instant,
+        fwmark: u32,
+        p: Parsed,
+        packet: &[u8],
+        cid: Option<ConnId>,
+        rng: &mut impl Rng,
+    ) -> Result<ConnId, Step> {
+        let mut cid = cid;
 
         // conn_reuse_mode: a SYN hitting an entry that is finished (or whose dest is quiesced
         // with expire_nodest_conn) expires it and is scheduled afresh.
@@ -478,25 +535,25 @@ impl Ipvs {
                 self.expire_now(id);
                 cid = None;
             } else {
-                return Step::Done(self.drop(DropReason::DestUnavailable));
+                return Err(Step::Done(self.drop(DropReason::DestUnavailable)));
             }
         }
 
-        let id = match cid {
+        Ok(match cid {
             Some(id) => id,
             None => {
                 let Some(sid) = self.find_service(fwmark, p.proto, p.dst, p.dport) else {
-                    return Step::Done(self.local());
+                    return Err(Step::Done(self.local()));
                 };
                 // Only a SYN (without RST) opens a TCP entry (sloppy_tcp = 0).
                 if p.proto == Protocol::Tcp && (!p.flags.syn || p.flags.rst) {
-                    return Step::Done(self.local());
+                    return Err(Step::Done(self.local()));
                 }
                 match self.schedule(now, sid, &p, rng) {
                     Some(id) => id,
                     None => {
                         // ip_vs_leave: ICMP port unreachable from the VIP.
-                        return Step::Done(self.reply(
+                        return Err(Step::Done(self.reply(
                             DropReason::NoDestination,
                             p.dst,
                             packet,
@@ -504,24 +561,11 @@ impl Ipvs {
                             3,
                             [0; 4],
                             rng,
-                        ));
+                        )));
                     }
                 }
             }
-        };
-
-        // ip_vs_in_stats, ip_vs_set_state, packet_xmit, ip_vs_conn_put. The timer is re-armed
-        // with the state change, before the checks of packet_xmit: those touch no entry, so
-        // the order is the kernel's in effect.
-        let (timeouts, dests) = (&self.timeouts, &mut self.dests);
-        let Some((dest_id, forward, daddr, dport)) = self.conns.touch(id, now, |c| {
-            conn::set_state(c, Direction::Input, p.flags, timeouts, dests);
-            (c.dest, c.forward, c.daddr, c.dport)
-        }) else {
-            return Step::Done(self.drop(DropReason::DestUnavailable));
-        };
-        self.count_in(now, dest_id, p.len());
-        self.xmit(p, packet, forward, daddr, dport, rng)
+        })
     }
 
     #[inline]
@@ -763,14 +807,17 @@ impl Ipvs {
             return Step::Done(self.drop(DropReason::NeedsFragmentation));
         }
         Step::Xmit(Xmit {
-            p,
+            len: p.total_len,
+            ihl: p.hl,
+            proto: p.proto,
+            df: p.df,
             forward,
             daddr,
             dport,
         })
     }
 
-    /// Rewrite `out` (the packet, exactly `x.p.len()` bytes) for transmission; returns the next
+    /// Rewrite `out` (the packet, exactly `x.len` bytes) for transmission; returns the next
     /// hop.
     #[inline]
     fn rewrite(&self, x: &Xmit, out: &mut Vec<u8>, rng: &mut impl Rng) -> Ipv4Addr {
@@ -790,12 +837,12 @@ impl Ipvs {
             ForwardMethod::DirectRoute => {}
             ForwardMethod::Masquerade => {
                 let port_off = 2; // destination port
-                mangle(out, &x.p, 16, daddr, port_off, x.dport);
+                mangle(out, x.ihl as usize, x.proto, 16, daddr, port_off, x.dport);
             }
             ForwardMethod::Tunnel => {
                 let (tos, ttl) = (out[1], out[8]);
                 let (dscp, ecn) = (tos >> 2, tos & 3);
-                let df = self.sysctl.pmtu_disc && x.p.df;
+                let df = self.sysctl.pmtu_disc && x.df;
                 out.splice(0..0, [0u8; 20]);
                 let total = out.len() as u16;
                 let mut ip = Ipv4Packet::new_unchecked(&mut out[..]);
@@ -905,7 +952,7 @@ impl Ipvs {
 #[inline]
 fn rewrite_reply(out: &mut [u8], p: &Parsed, vaddr: Ipv4Addr, vport: u16) {
     decrement_ttl(out);
-    mangle(out, p, 12, vaddr, 0, vport);
+    mangle(out, p.ihl(), p.proto, 12, vaddr, 0, vport);
 }
 
 #[cfg(test)]

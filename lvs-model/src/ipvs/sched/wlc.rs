@@ -4,7 +4,7 @@
 //! Ties go to the first in list; a weight-0 dest can never win.
 
 use super::{DestList, usable};
-use crate::ipvs::dest::DestId;
+use crate::ipvs::dest::{DestHot, DestId};
 
 pub fn schedule(list: DestList<'_>) -> Option<DestId> {
     // least_weighted(list, |d| d.overhead()) on the compact records, where an overloaded
@@ -17,7 +17,23 @@ pub fn schedule(list: DestList<'_>) -> Option<DestId> {
     // select that each dest waits on. A walk starts with the sentinel `lw = 0, loh = 1`,
     // which every usable dest (w > 0) replaces and no unusable one does.
     let hot = list.dests.hot_records();
-    let rec = |id: &DestId| hot.get(id.0 as usize).copied().unwrap_or_default();
+    // A record; the default (weight 0) for an id without one, which ids never are.
+    #[inline(always)]
+    fn rec(hot: &[DestHot], id: &DestId) -> DestHot {
+        hot.get(id.0 as usize).copied().unwrap_or_default()
+    }
+    let rec = |id: &DestId| rec(hot, id);
+    if list.ids.len() < 8 {
+        // Short lists: one walk, no merge.
+        let (mut least, mut lw, mut loh) = (None, 0u64, 1u64);
+        for id in list.ids {
+            let d = rec(id);
+            if loh * d.weight as u64 > d.overhead.wrapping_mul(lw) {
+                (least, lw, loh) = (Some(*id), d.weight as u64, d.overhead);
+            }
+        }
+        return least;
+    }
     // (position, lw, loh) per walk.
     let mut a = (0usize, 0u64, 1u64);
     let mut b = (0usize, 0u64, 1u64);
