@@ -370,6 +370,8 @@ pub struct ConnTable {
 struct Timers {
     /// One queue per timeout value, in ascending timeout order.
     queues: Vec<(Duration, VecDeque<(Instant, u32)>)>,
+    /// The queue the last timer went to: most arms repeat the timeout of the one before.
+    last: usize,
     overflow: BTreeSet<(Instant, u32)>,
     len: usize,
 }
@@ -378,10 +380,17 @@ impl Timers {
     #[inline]
     fn arm(&mut self, at: Instant, timeout: Duration, slot: u32) {
         self.len += 1;
-        let i = match self.queues.binary_search_by(|(d, _)| d.cmp(&timeout)) {
-            Ok(i) => i,
-            Err(i) => {
-                self.queues.insert(i, (timeout, VecDeque::new()));
+        let i = match self.queues.get(self.last) {
+            Some((d, _)) if *d == timeout => self.last,
+            _ => {
+                let i = match self.queues.binary_search_by(|(d, _)| d.cmp(&timeout)) {
+                    Ok(i) => i,
+                    Err(i) => {
+                        self.queues.insert(i, (timeout, VecDeque::new()));
+                        i
+                    }
+                };
+                self.last = i;
                 i
             }
         };
@@ -507,6 +516,13 @@ impl ConnTable {
     fn find(&self, k: u128) -> Option<ConnId> {
         let slots = &self.slots;
         let h = hash_key(k);
+        // The probe compares stored hashes only (hashbrown calls the comparison out of
+        // line); the key is checked here. Should another key share the 32-bit hash and come
+        // first, the full search decides.
+        let &(e, _) = self.index.find(spread(h), |&(_, eh)| eh == h)?;
+        if element_key(slots, e) == k {
+            return Some(ConnId(e & !OUT_TAG));
+        }
         self.index
             .find(spread(h), |&(e, eh)| eh == h && element_key(slots, e) == k)
             .map(|&(e, _)| ConnId(e & !OUT_TAG))
@@ -602,16 +618,18 @@ impl ConnTable {
             hashed: true,
             timer_at: Instant::MAX,
         };
+        let (ki, ko) = (conn.in_key(), conn.out_key());
         let slot = match self.free.pop_first() {
-            Some(i) => i,
+            Some(i) => {
+                self.slots[i as usize] = Some(conn);
+                i
+            }
             None => {
-                self.slots.push(None);
+                self.slots.push(Some(conn));
                 (self.slots.len() - 1) as u32
             }
         };
         let id = ConnId(slot);
-        let (ki, ko) = (conn.in_key(), conn.out_key());
-        self.slots[slot as usize] = Some(conn);
         self.index_insert(ki, slot);
         if let Some(k) = ko {
             self.index_insert(k, slot | OUT_TAG);
@@ -782,16 +800,18 @@ pub(crate) fn set_state(
                 }
             }
             let new = tcp_next_state(table, flags, c.state);
-            if new != c.state {
+            // The dest is borrowed (and its scheduling record refreshed) only when a counter
+            // moves.
+            if new != c.state && c.inactive == (new == TcpState::Established) {
                 let mut d = dests.get_mut(c.dest);
-                if !c.inactive && new != TcpState::Established {
-                    d.activeconns -= 1;
-                    d.inactconns += 1;
-                    c.inactive = true;
-                } else if c.inactive && new == TcpState::Established {
+                if c.inactive {
                     d.activeconns += 1;
                     d.inactconns -= 1;
                     c.inactive = false;
+                } else {
+                    d.activeconns -= 1;
+                    d.inactconns += 1;
+                    c.inactive = true;
                 }
             }
             c.state = new;
