@@ -106,13 +106,21 @@ pub enum IpvsError {
     TooManyDests,
 }
 
-/// Service key → id in a hash table: [`ServiceKey`]s packed into a `u64` and mixed, so the
-/// lookup of a new connection's service is a hash and a compare rather than a B-tree walk of
-/// enum comparisons.
+/// Service key → id for the per-packet lookup of a new connection: [`ServiceKey`]s packed into
+/// a `u64`, so a lookup compares integers rather than walking a B-tree of enum comparisons.
+/// A director has a handful of services, which a scan of a short vector finds fastest; past
+/// [`ServiceLookup::SCAN`] services a hash table answers instead.
 #[derive(Clone, Debug, Default)]
-struct ServiceLookup(hashbrown::HashTable<(u64, ServiceId)>);
+struct ServiceLookup {
+    /// Every service, in no particular order.
+    all: Vec<(u64, ServiceId)>,
+    /// The same, hashed, once there are more than `SCAN`.
+    hashed: Option<hashbrown::HashTable<(u64, ServiceId)>>,
+}
 
 impl ServiceLookup {
+    const SCAN: usize = 8;
+
     /// Distinct for distinct keys: protocol numbers fit in bits 48..56, a fwmark sets bit 56.
     #[inline]
     fn pack(key: &ServiceKey) -> u64 {
@@ -139,30 +147,42 @@ impl ServiceLookup {
         h ^ (h >> 33)
     }
 
+    fn rebuild(&mut self) {
+        self.hashed = (self.all.len() > Self::SCAN).then(|| {
+            let mut t = hashbrown::HashTable::with_capacity(self.all.len());
+            for &e in &self.all {
+                t.insert_unique(Self::hash(e.0), e, |e| Self::hash(e.0));
+            }
+            t
+        });
+    }
+
     fn insert(&mut self, key: ServiceKey, id: ServiceId) {
         let k = Self::pack(&key);
-        match self
-            .0
-            .entry(Self::hash(k), |e| e.0 == k, |e| Self::hash(e.0))
-        {
-            hashbrown::hash_table::Entry::Occupied(mut o) => o.get_mut().1 = id,
-            hashbrown::hash_table::Entry::Vacant(v) => {
-                v.insert((k, id));
-            }
+        match self.all.iter_mut().find(|e| e.0 == k) {
+            Some(e) => e.1 = id,
+            None => self.all.push((k, id)),
         }
+        self.rebuild();
     }
 
     fn remove(&mut self, key: &ServiceKey) {
         let k = Self::pack(key);
-        if let Ok(e) = self.0.find_entry(Self::hash(k), |e| e.0 == k) {
-            e.remove();
-        }
+        self.all.retain(|e| e.0 != k);
+        self.rebuild();
+    }
+
+    fn len(&self) -> usize {
+        self.all.len()
     }
 
     #[inline]
     fn get(&self, key: &ServiceKey) -> Option<ServiceId> {
         let k = Self::pack(key);
-        self.0.find(Self::hash(k), |e| e.0 == k).map(|e| e.1)
+        match &self.hashed {
+            None => self.all.iter().find(|e| e.0 == k).map(|e| e.1),
+            Some(t) => t.find(Self::hash(k), |e| e.0 == k).map(|e| e.1),
+        }
     }
 }
 
@@ -715,7 +735,7 @@ impl Ipvs {
                 *children.entry(t).or_default() += 1;
             }
         }
-        if self.svc_lookup.0.len() != self.svc_index.len()
+        if self.svc_lookup.len() != self.svc_index.len()
             || self
                 .svc_index
                 .iter()
@@ -745,5 +765,51 @@ impl Ipvs {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The packed lookup answers as the B-tree does, scanning and hashed, through adds,
+    /// replacements and removals.
+    #[test]
+    fn service_lookup_agrees_with_the_index() {
+        let mut lookup = ServiceLookup::default();
+        let mut index: BTreeMap<ServiceKey, ServiceId> = BTreeMap::new();
+        let mut keys = Vec::new();
+        for i in 0..12u32 {
+            keys.push(ServiceKey::tcp(Ipv4Addr::new(10, 0, 0, i as u8), 80));
+            keys.push(ServiceKey::udp(Ipv4Addr::new(10, 0, 0, i as u8), 80));
+            keys.push(ServiceKey::tcp(Ipv4Addr::new(10, 0, 0, i as u8), 0));
+            keys.push(ServiceKey::Fwmark(i + 1));
+        }
+        let probe = |lookup: &ServiceLookup, index: &BTreeMap<ServiceKey, ServiceId>| {
+            assert_eq!(lookup.len(), index.len());
+            for k in &keys {
+                assert_eq!(lookup.get(k), index.get(k).copied(), "{k:?}");
+            }
+        };
+        for (i, k) in keys.iter().enumerate() {
+            lookup.insert(*k, ServiceId(i as u32));
+            index.insert(*k, ServiceId(i as u32));
+            probe(&lookup, &index);
+        }
+        lookup.insert(keys[3], ServiceId(99));
+        index.insert(keys[3], ServiceId(99));
+        probe(&lookup, &index);
+        assert!(lookup.hashed.is_some());
+        for k in keys.iter().step_by(2) {
+            lookup.remove(k);
+            index.remove(k);
+            probe(&lookup, &index);
+        }
+        for k in &keys {
+            lookup.remove(k);
+            index.remove(k);
+        }
+        probe(&lookup, &index);
+        assert!(lookup.hashed.is_none());
     }
 }
