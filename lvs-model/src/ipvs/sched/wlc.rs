@@ -8,41 +8,46 @@ use crate::ipvs::dest::{DestHot, DestId};
 
 pub fn schedule(list: DestList<'_>) -> Option<DestId> {
     // least_weighted(list, |d| d.overhead()) on the compact records, where an overloaded
-    // dest has weight 0: `loh × 0 > doh × lw` never holds, as skipping it would.
-    //
-    // `loh × w(d) > overhead(d) × lw` compares overhead/weight ratios exactly, so the walk
-    // returns the first dest (nearest the head) with the least ratio. That is what two
-    // interleaved walks (even and odd positions) return too once their winners are compared
-    // with ties going to the lower position; splitting halves the chain of multiply-compare-
-    // select that each dest waits on. A walk starts with the sentinel `lw = 0, loh = 1`,
-    // which every usable dest (w > 0) replaces and no unusable one does.
+    // dest has weight 0: `loh × 0 > doh × lw` never holds, as skipping it would. A walk
+    // starts with the sentinel `lw = 0, loh = 1`, which every usable dest (w > 0) replaces
+    // and no unusable one does. The wrapping multiply only ever wraps for an unusable dest
+    // (overhead u64::MAX), whose left side is 0.
     let hot = list.dests.hot_records();
-    // A record; the default (weight 0) for an id without one, which ids never are.
-    #[inline(always)]
-    fn rec(hot: &[DestHot], id: &DestId) -> DestHot {
-        hot.get(id.0 as usize).copied().unwrap_or_default()
+    if list.ids.len() >= 8 {
+        return schedule_long(hot, list.ids);
     }
-    let rec = |id: &DestId| rec(hot, id);
-    if list.ids.len() < 8 {
-        // Short lists: one walk, no merge.
-        let (mut least, mut lw, mut loh) = (None, 0u64, 1u64);
-        for id in list.ids {
-            let d = rec(id);
-            if loh * d.weight as u64 > d.overhead.wrapping_mul(lw) {
-                (least, lw, loh) = (Some(*id), d.weight as u64, d.overhead);
-            }
+    let (mut least, mut lw, mut loh) = (None, 0u64, 1u64);
+    for id in list.ids {
+        let d = rec(hot, id);
+        if loh * d.weight as u64 > d.overhead.wrapping_mul(lw) {
+            (least, lw, loh) = (Some(*id), d.weight as u64, d.overhead);
         }
-        return least;
     }
+    least
+}
+
+/// A dest's record; the default (weight 0) for an id without one, which ids never are.
+#[inline(always)]
+fn rec(hot: &[DestHot], id: &DestId) -> DestHot {
+    hot.get(id.0 as usize).copied().unwrap_or_default()
+}
+
+/// [`schedule`] for longer lists, out of line so that short ones stay cheap.
+///
+/// `loh × w(d) > overhead(d) × lw` compares overhead/weight ratios exactly, so the walk
+/// returns the first dest (nearest the head) with the least ratio. That is what two
+/// interleaved walks (even and odd positions) return too once their winners are compared
+/// with ties going to the lower position; splitting halves the chain of multiply-compare-
+/// select that each dest waits on.
+#[inline(never)]
+fn schedule_long(hot: &[DestHot], ids: &[DestId]) -> Option<DestId> {
     // (position, lw, loh) per walk.
     let mut a = (0usize, 0u64, 1u64);
     let mut b = (0usize, 0u64, 1u64);
-    let mut pairs = list.ids.chunks_exact(2);
+    let mut pairs = ids.chunks_exact(2);
     let mut pos = 0;
     for pair in &mut pairs {
-        let (da, db) = (rec(&pair[0]), rec(&pair[1]));
-        // The wrapping multiply only ever wraps for an unusable dest (overhead u64::MAX),
-        // whose left side is 0.
+        let (da, db) = (rec(hot, &pair[0]), rec(hot, &pair[1]));
         if a.2 * da.weight as u64 > da.overhead.wrapping_mul(a.1) {
             a = (pos, da.weight as u64, da.overhead);
         }
@@ -52,7 +57,7 @@ pub fn schedule(list: DestList<'_>) -> Option<DestId> {
         pos += 2;
     }
     if let [last] = pairs.remainder() {
-        let d = rec(last);
+        let d = rec(hot, last);
         if a.2 * d.weight as u64 > d.overhead.wrapping_mul(a.1) {
             a = (pos, d.weight as u64, d.overhead);
         }
@@ -65,7 +70,7 @@ pub fn schedule(list: DestList<'_>) -> Option<DestId> {
         _ if a.2 * b.1 > b.2 * a.1 || (a.2 * b.1 == b.2 * a.1 && b.0 < a.0) => b,
         _ => a,
     };
-    list.ids.get(best.0).copied()
+    ids.get(best.0).copied()
 }
 
 /// The wlc shape shared by wlc, sed, lblc and lblcr: `cost` is the per-dest overhead.
