@@ -1,5 +1,5 @@
 //! IPVS benchmarks: DR forwarding on an established connection (copying and in-place calls),
-//! a new connection (schedule + insert), wlc/lc picks among 1,000 dests, and the mh table build for 1,000 dests.
+//! a new connection (schedule + insert + forward; copying and in-place calls), wlc/lc picks among 1,000 dests, and the mh table build for 1,000 dests.
 //! Memory for 1 M connections is measured by `tests/ipvs_memory.rs` (a counting allocator).
 
 use std::hint::black_box;
@@ -117,6 +117,44 @@ fn forwarding(c: &mut Criterion) {
                 let start = StdInstant::now();
                 for p in &pkts {
                     let _ = black_box(ipvs.process_inbound(Instant::ZERO, p, &mut r));
+                }
+                total += start.elapsed();
+                done += n;
+            }
+            total
+        })
+    });
+
+    // The same through the in-place call the director uses: each SYN is copied into the
+    // frame buffer (as the director copies each frame in) and rewritten there, so the
+    // difference to `new_connection` is the copying call's allocation and free.
+    g.bench_function("new_connection_in_place", |b| {
+        b.iter_custom(|iters| {
+            let mut total = StdDuration::ZERO;
+            let mut done = 0u64;
+            let mut buf = Vec::with_capacity(1600);
+            while done < iters {
+                let n = (iters - done).min(65_536);
+                let (mut ipvs, _) = director(SchedulerKind::Wlc, 2);
+                let pkts: Vec<Vec<u8>> = (0..n)
+                    .map(|i| {
+                        let src = Ipv4Addr::from(
+                            u32::from(Ipv4Addr::new(10, 0, 0, 0)) + (i >> 14) as u32,
+                        );
+                        tcp(src, 1024 + (i & 0x3fff) as u16, true)
+                    })
+                    .collect();
+                let mut r = rng();
+                let start = StdInstant::now();
+                for p in &pkts {
+                    buf.clear();
+                    buf.extend_from_slice(p);
+                    let _ = black_box(ipvs.process_inbound_in_place(
+                        Instant::ZERO,
+                        0,
+                        black_box(&mut buf),
+                        &mut r,
+                    ));
                 }
                 total += start.elapsed();
                 done += n;

@@ -57,12 +57,19 @@ impl Instant {
         Duration::from_nanos(self.nanos.saturating_sub(earlier.nanos))
     }
 
+    /// `self + d`, or `None` past [`Instant::MAX`]. In 64-bit steps: `Duration::as_nanos` is a
+    /// 128-bit multiply, and connection timers add a duration on every packet.
+    #[inline]
     pub fn checked_add(self, d: Duration) -> Option<Instant> {
-        let d = u64::try_from(d.as_nanos()).ok()?;
+        let d = d
+            .as_secs()
+            .checked_mul(1_000_000_000)?
+            .checked_add(d.subsec_nanos() as u64)?;
         self.nanos.checked_add(d).map(Instant::from_nanos)
     }
 
     /// `self + d`, saturating at [`Instant::MAX`].
+    #[inline]
     pub fn saturating_add(self, d: Duration) -> Instant {
         self.checked_add(d).unwrap_or(Instant::MAX)
     }
@@ -80,6 +87,7 @@ impl Instant {
 
 impl Add<Duration> for Instant {
     type Output = Instant;
+    #[inline]
     fn add(self, d: Duration) -> Instant {
         self.saturating_add(d)
     }
@@ -127,6 +135,44 @@ mod tests {
         let t = Instant::from_nanos(1_500);
         assert_eq!(t.to_smoltcp().total_micros(), 1);
         assert!(Instant::from_smoltcp_ceil(smoltcp::time::Instant::from_micros(2)) >= t);
+    }
+
+    #[test]
+    fn checked_add_agrees_with_128_bit_nanoseconds() {
+        let reference = |t: Instant, d: Duration| {
+            u64::try_from(d.as_nanos())
+                .ok()
+                .and_then(|d| t.as_nanos().checked_add(d))
+                .map(Instant::from_nanos)
+        };
+        let nanos = [
+            0,
+            1,
+            999_999_999,
+            1_000_000_000,
+            u64::MAX / 2,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        let secs = [
+            0,
+            1,
+            60,
+            900,
+            18_446_744_073,
+            18_446_744_074,
+            u64::MAX / 1_000_000_000 + 1,
+            u64::MAX,
+        ];
+        let subs = [0, 1, 709_551_615, 709_551_616, 999_999_999];
+        for &n in &nanos {
+            for &s in &secs {
+                for &sub in &subs {
+                    let (t, d) = (Instant::from_nanos(n), Duration::new(s, sub));
+                    assert_eq!(t.checked_add(d), reference(t, d), "{n} + {d:?}");
+                }
+            }
+        }
     }
 
     #[test]

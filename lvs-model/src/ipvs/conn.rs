@@ -43,6 +43,7 @@ impl ConnProto {
             ConnProto::Ip => "IP",
         }
     }
+    #[inline]
     fn code(self) -> u128 {
         match self {
             ConnProto::Tcp => 6,
@@ -276,6 +277,7 @@ enum KeyKind {
     Template = 2,
 }
 
+#[inline]
 fn key(kind: KeyKind, proto: ConnProto, a1: Ipv4Addr, p1: u16, a2: Ipv4Addr, p2: u16) -> u128 {
     ((kind as u128) << 112)
         | (proto.code() << 96)
@@ -313,19 +315,30 @@ impl Hasher for KeyHasher {
 }
 
 /// The lookup index: each element is a slot number, with [`OUT_TAG`] set when it stands for
-/// that entry's reply (NAT out) key rather than its in/template key. The key itself is not
-/// stored: it is read back from the entry, so an element is 4 bytes (+1 control byte) instead
-/// of 20 — less memory to touch per new connection and per lookup.
-type Index = HashTable<u32>;
+/// that entry's reply (NAT out) key rather than its in/template key, and the 32-bit hash of
+/// that key. The key itself is not stored: it is read back from the entry, so an element is
+/// 8 bytes (+1 control byte) instead of 20. The stored hash lets the table grow without
+/// reading every entry back (a rehash would otherwise touch each entry in random order), and
+/// a probe compares it before it reads an entry.
+type Index = HashTable<(u32, u32)>;
 
 /// Marks an index element as an entry's out key.
 const OUT_TAG: u32 = 1 << 31;
 
+/// A key's 32-bit hash (the high half of the 64-bit one, whose bits are all mixed).
 #[inline]
-fn hash_key(k: u128) -> u64 {
+fn hash_key(k: u128) -> u32 {
     let mut h = KeyHasher::default();
     h.write_u128(k);
-    h.finish()
+    (h.finish() >> 32) as u32
+}
+
+/// The 64-bit hash the table wants from a 32-bit one: hashbrown takes the bucket from the low
+/// bits and the 7-bit tag from the top ones, so both come from the 32 mixed bits (independent
+/// below 2^25 buckets).
+#[inline]
+fn spread(h: u32) -> u64 {
+    ((h as u64) << 32) | h as u64
 }
 
 /// The key an index element stands for; `u128::MAX` (no key has kind bits 0xffff) if the
@@ -357,6 +370,8 @@ pub struct ConnTable {
 struct Timers {
     /// One queue per timeout value, in ascending timeout order.
     queues: Vec<(Duration, VecDeque<(Instant, u32)>)>,
+    /// The queue the last timer went to: most arms repeat the timeout of the one before.
+    last: usize,
     overflow: BTreeSet<(Instant, u32)>,
     len: usize,
 }
@@ -365,10 +380,17 @@ impl Timers {
     #[inline]
     fn arm(&mut self, at: Instant, timeout: Duration, slot: u32) {
         self.len += 1;
-        let i = match self.queues.binary_search_by(|(d, _)| d.cmp(&timeout)) {
-            Ok(i) => i,
-            Err(i) => {
-                self.queues.insert(i, (timeout, VecDeque::new()));
+        let i = match self.queues.get(self.last) {
+            Some((d, _)) if *d == timeout => self.last,
+            _ => {
+                let i = match self.queues.binary_search_by(|(d, _)| d.cmp(&timeout)) {
+                    Ok(i) => i,
+                    Err(i) => {
+                        self.queues.insert(i, (timeout, VecDeque::new()));
+                        i
+                    }
+                };
+                self.last = i;
                 i
             }
         };
@@ -414,6 +436,7 @@ impl Timers {
 }
 
 impl Conn {
+    #[inline]
     fn in_key(&self) -> u128 {
         if self.template {
             key(
@@ -435,6 +458,7 @@ impl Conn {
             )
         }
     }
+    #[inline]
     fn out_key(&self) -> Option<u128> {
         (!self.template && self.forward == ForwardMethod::Masquerade).then(|| {
             key(
@@ -491,27 +515,42 @@ impl ConnTable {
     #[inline]
     fn find(&self, k: u128) -> Option<ConnId> {
         let slots = &self.slots;
+        let h = hash_key(k);
+        // The probe compares stored hashes only (hashbrown calls the comparison out of
+        // line); the key is checked here. Should another key share the 32-bit hash and come
+        // first, the full search decides.
+        let &(e, _) = self.index.find(spread(h), |&(_, eh)| eh == h)?;
+        if element_key(slots, e) == k {
+            return Some(ConnId(e & !OUT_TAG));
+        }
         self.index
-            .find(hash_key(k), |&e| element_key(slots, e) == k)
-            .map(|&e| ConnId(e & !OUT_TAG))
+            .find(spread(h), |&(e, eh)| eh == h && element_key(slots, e) == k)
+            .map(|&(e, _)| ConnId(e & !OUT_TAG))
     }
 
     /// Map `k` to `element`, replacing what `k` mapped to (as a map insert does).
+    #[inline]
     fn index_insert(&mut self, k: u128, element: u32) {
         let slots = &self.slots;
         let h = hash_key(k);
-        match self.index.find_mut(h, |&e| element_key(slots, e) == k) {
-            Some(e) => *e = element,
-            None => {
-                self.index
-                    .insert_unique(h, element, |&e| hash_key(element_key(slots, e)));
+        match self.index.entry(
+            spread(h),
+            |&(e, eh)| eh == h && element_key(slots, e) == k,
+            |&(_, eh)| spread(eh),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(mut o) => *o.get_mut() = (element, h),
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert((element, h));
             }
         }
     }
 
     /// Remove `element` if `k` maps to it.
     fn index_remove(&mut self, k: u128, element: u32) {
-        if let Ok(entry) = self.index.find_entry(hash_key(k), |&e| e == element) {
+        if let Ok(entry) = self
+            .index
+            .find_entry(spread(hash_key(k)), |&(e, _)| e == element)
+        {
             entry.remove();
         }
     }
@@ -579,16 +618,18 @@ impl ConnTable {
             hashed: true,
             timer_at: Instant::MAX,
         };
+        let (ki, ko) = (conn.in_key(), conn.out_key());
         let slot = match self.free.pop_first() {
-            Some(i) => i,
+            Some(i) => {
+                self.slots[i as usize] = Some(conn);
+                i
+            }
             None => {
-                self.slots.push(None);
+                self.slots.push(Some(conn));
                 (self.slots.len() - 1) as u32
             }
         };
         let id = ConnId(slot);
-        let (ki, ko) = (conn.in_key(), conn.out_key());
-        self.slots[slot as usize] = Some(conn);
         self.index_insert(ki, slot);
         if let Some(k) = ko {
             self.index_insert(k, slot | OUT_TAG);
@@ -622,6 +663,25 @@ impl ConnTable {
             c.timer_at = c.expires;
             self.timers.arm(c.expires, c.timeout, id.0);
         }
+    }
+
+    /// Apply a packet to an entry with `f` (`ip_vs_set_state`) and re-arm its timer to
+    /// `now + timeout` (`ip_vs_conn_put`) in one visit; `None` if `id` is free.
+    #[inline]
+    pub(crate) fn touch<R>(
+        &mut self,
+        id: ConnId,
+        now: Instant,
+        f: impl FnOnce(&mut Conn) -> R,
+    ) -> Option<R> {
+        let c = self.slots.get_mut(id.0 as usize)?.as_mut()?;
+        let r = f(c);
+        c.expires = now + c.timeout;
+        if c.expires < c.timer_at {
+            c.timer_at = c.expires;
+            self.timers.arm(c.expires, c.timeout, id.0);
+        }
+        Some(r)
     }
 
     /// Remove an entry entirely; the caller unbinds it from its dest and template first.
@@ -681,7 +741,7 @@ impl ConnTable {
     /// timers), for the memory estimate reported by the bench.
     pub fn estimated_bytes(&self) -> usize {
         let slot = std::mem::size_of::<Option<Conn>>();
-        let index_entry = std::mem::size_of::<u32>() + 1;
+        let index_entry = std::mem::size_of::<(u32, u32)>() + 1;
         let timer_entry = std::mem::size_of::<(Instant, u32)>();
         self.slots.capacity() * slot
             + self.index.capacity() * index_entry
@@ -718,6 +778,7 @@ pub(crate) fn unbind(c: &Conn, dests: &mut DestTable) {
 
 /// `set_tcp_state` / `udp_state_transition`: move the entry and set its timeout; an entry
 /// becomes active on entering ESTABLISHED and inactive on leaving it.
+#[inline]
 pub(crate) fn set_state(
     c: &mut Conn,
     dir: Direction,
@@ -739,16 +800,18 @@ pub(crate) fn set_state(
                 }
             }
             let new = tcp_next_state(table, flags, c.state);
-            if new != c.state {
+            // The dest is borrowed (and its scheduling record refreshed) only when a counter
+            // moves.
+            if new != c.state && c.inactive == (new == TcpState::Established) {
                 let mut d = dests.get_mut(c.dest);
-                if !c.inactive && new != TcpState::Established {
-                    d.activeconns -= 1;
-                    d.inactconns += 1;
-                    c.inactive = true;
-                } else if c.inactive && new == TcpState::Established {
+                if c.inactive {
                     d.activeconns += 1;
                     d.inactconns -= 1;
                     c.inactive = false;
+                } else {
+                    d.activeconns -= 1;
+                    d.inactconns += 1;
+                    c.inactive = true;
                 }
             }
             c.state = new;

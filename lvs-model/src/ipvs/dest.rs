@@ -191,7 +191,9 @@ impl RealServer {
 /// change one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct DestHot {
-    /// [`RealServer::overhead`].
+    /// [`RealServer::overhead`], or `u64::MAX` when `weight` is 0: lc then needs one compare
+    /// per dest (no real overhead reaches it: at most 2^32 × 257), and wlc never looks at
+    /// the overhead of a dest it cannot pick.
     pub overhead: u64,
     /// The weight, or 0 while OVERLOADED: either way lc/wlc never pick the dest, so one
     /// field answers both questions.
@@ -201,9 +203,10 @@ pub(crate) struct DestHot {
 impl DestHot {
     #[inline]
     fn of(d: &RealServer) -> DestHot {
+        let weight = if d.overloaded { 0 } else { d.weight };
         DestHot {
-            overhead: d.overhead(),
-            weight: if d.overloaded { 0 } else { d.weight },
+            overhead: if weight == 0 { u64::MAX } else { d.overhead() },
+            weight,
         }
     }
 }
@@ -297,6 +300,13 @@ impl DestTable {
     #[inline]
     pub(crate) fn hot(&self, id: DestId) -> &DestHot {
         &self.hot[id.0 as usize]
+    }
+
+    /// Every slot's scheduling record, indexed by [`DestId`] (a free slot's is stale): lc and
+    /// wlc scan it through the list's ids without re-borrowing the table per dest.
+    #[inline]
+    pub(crate) fn hot_records(&self) -> &[DestHot] {
+        &self.hot
     }
 
     /// Whether every live dest's [`DestHot`] equals its fields (for the invariant check).

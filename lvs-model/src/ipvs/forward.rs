@@ -90,8 +90,14 @@ enum Step {
 }
 
 /// How to rewrite a packet that is forwarded inbound.
+/// Only what the rewrite reads, so that it is returned in registers.
 struct Xmit {
-    p: Parsed,
+    /// The packet's total length.
+    len: u16,
+    /// Its header length in bytes.
+    ihl: u8,
+    proto: Protocol,
+    df: bool,
     forward: ForwardMethod,
     daddr: Ipv4Addr,
     dport: u16,
@@ -100,9 +106,11 @@ struct Xmit {
 /// The fields of a well-formed TCP/UDP packet that IPVS uses.
 #[derive(Clone, Copy, Debug)]
 struct Parsed {
-    /// Total length (the buffer may hold trailing bytes beyond it).
-    len: usize,
-    ihl: usize,
+    /// Total length (the buffer may hold trailing bytes beyond it). Fields are narrow so the
+    /// whole record moves in three registers.
+    total_len: u16,
+    /// Header length in bytes.
+    hl: u8,
     src: Ipv4Addr,
     dst: Ipv4Addr,
     proto: Protocol,
@@ -110,6 +118,17 @@ struct Parsed {
     dport: u16,
     flags: TcpFlags,
     df: bool,
+}
+
+impl Parsed {
+    #[inline]
+    fn len(&self) -> usize {
+        self.total_len as usize
+    }
+    #[inline]
+    fn ihl(&self) -> usize {
+        self.hl as usize
+    }
 }
 
 enum Parse {
@@ -127,12 +146,19 @@ enum Parse {
 #[inline]
 fn ones_sum(words: &[u8]) -> u16 {
     let mut sum: u64 = 0;
-    let mut quads = words.chunks_exact(4);
-    for q in &mut quads {
-        sum += u32::from_be_bytes([q[0], q[1], q[2], q[3]]) as u64;
-    }
-    for w in quads.remainder().chunks_exact(2) {
-        sum += u16::from_be_bytes([w[0], w[1]]) as u64;
+    if let Ok(h) = <&[u8; 20]>::try_from(words) {
+        // A header without options (nearly every packet): five loads, no loop.
+        for q in h.as_chunks::<4>().0 {
+            sum += u32::from_be_bytes(*q) as u64;
+        }
+    } else {
+        let mut quads = words.chunks_exact(4);
+        for q in &mut quads {
+            sum += u32::from_be_bytes([q[0], q[1], q[2], q[3]]) as u64;
+        }
+        for w in quads.remainder().chunks_exact(2) {
+            sum += u16::from_be_bytes([w[0], w[1]]) as u64;
+        }
     }
     sum = (sum & 0xffff_ffff) + (sum >> 32);
     sum = (sum & 0xffff_ffff) + (sum >> 32);
@@ -204,8 +230,8 @@ fn parse(buf: &[u8]) -> Parse {
         _ => return Parse::Other,
     };
     Parse::Ok(Parsed {
-        len,
-        ihl,
+        total_len: len as u16,
+        hl: ihl as u8,
         src: Ipv4Addr::new(buf[12], buf[13], buf[14], buf[15]),
         dst: Ipv4Addr::new(buf[16], buf[17], buf[18], buf[19]),
         proto,
@@ -244,6 +270,10 @@ fn csum_replace(csum: u16, old: &[u8], new: &[u8]) -> u16 {
 /// verified on input, so this equals a full recompute).
 #[inline]
 fn decrement_ttl(pkt: &mut [u8]) {
+    // One length check for the four bytes below (the caller's packet is a verified header).
+    let Some(pkt) = pkt.first_chunk_mut::<12>() else {
+        return;
+    };
     // csum_replace for the one word [ttl, protocol], written out.
     let old = u16::from_be_bytes([pkt[8], pkt[9]]);
     pkt[8] = pkt[8].wrapping_sub(1);
@@ -255,30 +285,33 @@ fn decrement_ttl(pkt: &mut [u8]) {
 }
 
 /// Rewrite one address (at `addr_off` in the IP header) and one port of the L4 header, fixing
-/// the IP checksum in full and the L4 checksum incrementally.
+/// the IP checksum in full and the L4 checksum incrementally. `ihl` is the IP header length
+/// in bytes, `proto` the L4 protocol.
+#[allow(clippy::too_many_arguments)]
 fn mangle(
     pkt: &mut [u8],
-    p: &Parsed,
+    ihl: usize,
+    proto: Protocol,
     addr_off: usize,
     new_addr: Ipv4Addr,
     port_off: usize,
     new_port: u16,
 ) {
     let old_addr: [u8; 4] = pkt[addr_off..addr_off + 4].try_into().unwrap_or([0; 4]);
-    let l4 = p.ihl;
+    let l4 = ihl;
     let old_port: [u8; 2] = pkt[l4 + port_off..l4 + port_off + 2]
         .try_into()
         .unwrap_or([0; 2]);
-    let csum_off = match p.proto {
+    let csum_off = match proto {
         Protocol::Tcp => l4 + 16,
         Protocol::Udp => l4 + 6,
     };
     let old_csum = u16::from_be_bytes([pkt[csum_off], pkt[csum_off + 1]]);
-    let udp_no_csum = p.proto == Protocol::Udp && old_csum == 0;
+    let udp_no_csum = proto == Protocol::Udp && old_csum == 0;
     if !udp_no_csum {
         let mut c = csum_replace(old_csum, &old_addr, &new_addr.octets());
         c = csum_replace(c, &old_port, &new_port.to_be_bytes());
-        if p.proto == Protocol::Udp && c == 0 {
+        if proto == Protocol::Udp && c == 0 {
             c = 0xffff;
         }
         pkt[csum_off..csum_off + 2].copy_from_slice(&c.to_be_bytes());
@@ -384,7 +417,7 @@ impl Ipvs {
     ) -> Verdict {
         match self.inbound(now, fwmark, packet, rng) {
             Step::Xmit(x) => {
-                let mut out = packet[..x.p.len].to_vec();
+                let mut out = packet[..x.len as usize].to_vec();
                 let next_hop = self.rewrite(&x, &mut out, rng);
                 Verdict::Forward {
                     next_hop,
@@ -408,7 +441,7 @@ impl Ipvs {
     ) -> Action {
         match self.inbound(now, fwmark, packet, rng) {
             Step::Xmit(x) => {
-                packet.truncate(x.p.len);
+                packet.truncate(x.len as usize);
                 Action::Forward {
                     next_hop: self.rewrite(&x, packet, rng),
                 }
@@ -425,9 +458,57 @@ impl Ipvs {
             Parse::Other => return Step::Done(self.local()),
             Parse::Bad(r) => return Step::Done(self.drop(r)),
         };
-        let packet = &packet[..p.len];
+        let packet = &packet[..p.len()];
         let proto = conn_proto(p.proto);
-        let mut cid = self.conns.lookup_in(proto, p.src, p.sport, p.dst, p.dport);
+        let cid = self.conns.lookup_in(proto, p.src, p.sport, p.dst, p.dport);
+        // The common case, an entry to forward on, inline; everything else (a SYN that may
+        // reuse an entry, an unavailable dest, no entry) out of line, deciding from scratch.
+        let id = match cid {
+            Some(id)
+                if !(self.sysctl.conn_reuse_mode != 0
+                    && p.proto == Protocol::Tcp
+                    && p.flags.syn)
+                    && self
+                        .conns
+                        .get(id)
+                        .is_some_and(|c| self.dests.get(c.dest).available) =>
+            {
+                id
+            }
+            _ => match self.inbound_slow(now, fwmark, p, packet, cid, rng) {
+                Ok(id) => id,
+                Err(step) => return step,
+            },
+        };
+
+        // ip_vs_in_stats, ip_vs_set_state, packet_xmit, ip_vs_conn_put. The timer is re-armed
+        // with the state change, before the checks of packet_xmit: those touch no entry, so
+        // the order is the kernel's in effect.
+        let (timeouts, dests) = (&self.timeouts, &mut self.dests);
+        let Some((dest_id, forward, daddr, dport)) = self.conns.touch(id, now, |c| {
+            conn::set_state(c, Direction::Input, p.flags, timeouts, dests);
+            (c.dest, c.forward, c.daddr, c.dport)
+        }) else {
+            return Step::Done(self.drop(DropReason::DestUnavailable));
+        };
+        self.count_in(now, dest_id, p.len());
+        self.xmit(p, packet, forward, daddr, dport, rng)
+    }
+
+    /// [`Ipvs::inbound`] for a packet that is not simply forwarded on its entry: SYN reuse
+    /// (`conn_reuse_mode`), an unavailable dest, or a new entry. `Ok` is the entry to forward
+    /// on.
+    #[inline(never)]
+    fn inbound_slow(
+        &mut self,
+        now: Instant,
+        fwmark: u32,
+        p: Parsed,
+        packet: &[u8],
+        cid: Option<ConnId>,
+        rng: &mut impl Rng,
+    ) -> Result<ConnId, Step> {
+        let mut cid = cid;
 
         // conn_reuse_mode: a SYN hitting an entry that is finished (or whose dest is quiesced
         // with expire_nodest_conn) expires it and is scheduled afresh.
@@ -461,25 +542,25 @@ impl Ipvs {
                 self.expire_now(id);
                 cid = None;
             } else {
-                return Step::Done(self.drop(DropReason::DestUnavailable));
+                return Err(Step::Done(self.drop(DropReason::DestUnavailable)));
             }
         }
 
-        let id = match cid {
+        Ok(match cid {
             Some(id) => id,
             None => {
                 let Some(sid) = self.find_service(fwmark, p.proto, p.dst, p.dport) else {
-                    return Step::Done(self.local());
+                    return Err(Step::Done(self.local()));
                 };
                 // Only a SYN (without RST) opens a TCP entry (sloppy_tcp = 0).
                 if p.proto == Protocol::Tcp && (!p.flags.syn || p.flags.rst) {
-                    return Step::Done(self.local());
+                    return Err(Step::Done(self.local()));
                 }
                 match self.schedule(now, sid, &p, rng) {
                     Some(id) => id,
                     None => {
                         // ip_vs_leave: ICMP port unreachable from the VIP.
-                        return Step::Done(self.reply(
+                        return Err(Step::Done(self.reply(
                             DropReason::NoDestination,
                             p.dst,
                             packet,
@@ -487,31 +568,14 @@ impl Ipvs {
                             3,
                             [0; 4],
                             rng,
-                        ));
+                        )));
                     }
                 }
             }
-        };
-
-        // ip_vs_in_stats, ip_vs_set_state, packet_xmit, ip_vs_conn_put.
-        let Some(c) = self.conns.get_mut(id) else {
-            return Step::Done(self.drop(DropReason::DestUnavailable));
-        };
-        let dest_id = c.dest;
-        conn::set_state(
-            c,
-            Direction::Input,
-            p.flags,
-            &self.timeouts,
-            &mut self.dests,
-        );
-        let (forward, daddr, dport) = (c.forward, c.daddr, c.dport);
-        self.count_in(now, dest_id, p.len);
-        let step = self.xmit(p, packet, forward, daddr, dport, rng);
-        self.conns.rearm(id, now);
-        step
+        })
     }
 
+    #[inline]
     fn count_in(&mut self, now: Instant, dest: DestId, len: usize) {
         let (stats, service) = self.dests.stats_mut(dest);
         stats.count_in(len);
@@ -524,6 +588,7 @@ impl Ipvs {
         self.mark_stats_dirty(now);
     }
 
+    #[inline]
     fn count_out(&mut self, now: Instant, dest: DestId, len: usize) {
         let (stats, service) = self.dests.stats_mut(dest);
         stats.count_out(len);
@@ -554,7 +619,7 @@ impl Ipvs {
         port: u16,
     ) -> Option<ServiceId> {
         if fwmark != 0
-            && let Some(&id) = self.svc_index.get(&ServiceKey::Fwmark(fwmark))
+            && let Some(id) = self.svc_lookup.get(&ServiceKey::Fwmark(fwmark))
         {
             return Some(id);
         }
@@ -563,16 +628,14 @@ impl Ipvs {
             addr,
             port,
         };
-        if let Some(&id) = self.svc_index.get(&key) {
+        if let Some(id) = self.svc_lookup.get(&key) {
             return Some(id);
         }
-        self.svc_index
-            .get(&ServiceKey::Addr {
-                protocol: proto,
-                addr,
-                port: 0,
-            })
-            .copied()
+        self.svc_lookup.get(&ServiceKey::Addr {
+            protocol: proto,
+            addr,
+            port: 0,
+        })
     }
 
     /// `ip_vs_schedule`: a new entry through the scheduler (or a persistence template).
@@ -731,7 +794,7 @@ impl Ipvs {
             }
             _ => route_mtu,
         };
-        if p.len > mtu {
+        if p.len() > mtu {
             if p.df {
                 // The ICMP error quotes the packet as it would have left (TTL already − 1).
                 let mut out = packet.to_vec();
@@ -751,29 +814,42 @@ impl Ipvs {
             return Step::Done(self.drop(DropReason::NeedsFragmentation));
         }
         Step::Xmit(Xmit {
-            p,
+            len: p.total_len,
+            ihl: p.hl,
+            proto: p.proto,
+            df: p.df,
             forward,
             daddr,
             dport,
         })
     }
 
-    /// Rewrite `out` (the packet, exactly `x.p.len` bytes) for transmission; returns the next
+    /// Rewrite `out` (the packet, exactly `x.len` bytes) for transmission; returns the next
     /// hop.
     #[inline]
     fn rewrite(&self, x: &Xmit, out: &mut Vec<u8>, rng: &mut impl Rng) -> Ipv4Addr {
-        let daddr = x.daddr;
         decrement_ttl(out);
+        // DR sends the packet as it is now; NAT and TUN rewrite more, out of line.
+        if x.forward != ForwardMethod::DirectRoute {
+            self.rewrite_nat_tun(x, out, rng);
+        }
+        x.daddr
+    }
+
+    /// [`Ipvs::rewrite`] for NAT and TUN, after the TTL update.
+    #[inline(never)]
+    fn rewrite_nat_tun(&self, x: &Xmit, out: &mut Vec<u8>, rng: &mut impl Rng) {
+        let daddr = x.daddr;
         match x.forward {
             ForwardMethod::DirectRoute => {}
             ForwardMethod::Masquerade => {
                 let port_off = 2; // destination port
-                mangle(out, &x.p, 16, daddr, port_off, x.dport);
+                mangle(out, x.ihl as usize, x.proto, 16, daddr, port_off, x.dport);
             }
             ForwardMethod::Tunnel => {
                 let (tos, ttl) = (out[1], out[8]);
                 let (dscp, ecn) = (tos >> 2, tos & 3);
-                let df = self.sysctl.pmtu_disc && x.p.df;
+                let df = self.sysctl.pmtu_disc && x.df;
                 out.splice(0..0, [0u8; 20]);
                 let total = out.len() as u16;
                 let mut ip = Ipv4Packet::new_unchecked(&mut out[..]);
@@ -793,7 +869,6 @@ impl Ipvs {
                 ip.fill_checksum();
             }
         }
-        daddr
     }
 
     /// A packet the director forwards (from a real server, say). A reply on a NAT entry gets
@@ -802,7 +877,7 @@ impl Ipvs {
     pub fn process_outbound(&mut self, now: Instant, packet: &[u8], rng: &mut impl Rng) -> Verdict {
         match self.outbound(now, packet, rng) {
             Ok((p, vaddr, vport)) => {
-                let mut out = packet[..p.len].to_vec();
+                let mut out = packet[..p.len()].to_vec();
                 rewrite_reply(&mut out, &p, vaddr, vport);
                 Verdict::Forward {
                     next_hop: p.dst,
@@ -823,7 +898,7 @@ impl Ipvs {
     ) -> Action {
         match self.outbound(now, packet, rng) {
             Ok((p, vaddr, vport)) => {
-                packet.truncate(p.len);
+                packet.truncate(p.len());
                 rewrite_reply(packet, &p, vaddr, vport);
                 Action::Forward { next_hop: p.dst }
             }
@@ -847,7 +922,7 @@ impl Ipvs {
             }
             Parse::Bad(r) => return Err(self.drop(r)),
         };
-        let packet = &packet[..p.len];
+        let packet = &packet[..p.len()];
         let proto = conn_proto(p.proto);
         let Some(id) = self.conns.lookup_out(proto, p.src, p.sport, p.dst, p.dport) else {
             self.drops.passed += 1;
@@ -859,7 +934,7 @@ impl Ipvs {
             return Err(self.reply(DropReason::TtlExpired, local, packet, 11, 0, [0; 4], rng));
         }
         let mtu = self.config.route_mtu as usize;
-        if p.len > mtu {
+        if p.len() > mtu {
             if p.df {
                 let mut rest = [0u8; 4];
                 rest[2..].copy_from_slice(&(mtu as u16).to_be_bytes());
@@ -867,21 +942,15 @@ impl Ipvs {
             }
             return Err(self.drop(DropReason::NeedsFragmentation));
         }
-        let Some(c) = self.conns.get_mut(id) else {
+        let (timeouts, dests) = (&self.timeouts, &mut self.dests);
+        let Some((dest_id, vaddr, vport)) = self.conns.touch(id, now, |c| {
+            conn::set_state(c, Direction::Output, p.flags, timeouts, dests);
+            (c.dest, c.vaddr, c.vport)
+        }) else {
             self.drops.passed += 1;
             return Err(Verdict::Pass);
         };
-        let dest_id = c.dest;
-        conn::set_state(
-            c,
-            Direction::Output,
-            p.flags,
-            &self.timeouts,
-            &mut self.dests,
-        );
-        let (vaddr, vport) = (c.vaddr, c.vport);
-        self.count_out(now, dest_id, p.len);
-        self.conns.rearm(id, now);
+        self.count_out(now, dest_id, p.len());
         Ok((p, vaddr, vport))
     }
 }
@@ -890,7 +959,7 @@ impl Ipvs {
 #[inline]
 fn rewrite_reply(out: &mut [u8], p: &Parsed, vaddr: Ipv4Addr, vport: u16) {
     decrement_ttl(out);
-    mangle(out, p, 12, vaddr, 0, vport);
+    mangle(out, p.ihl(), p.proto, 12, vaddr, 0, vport);
 }
 
 #[cfg(test)]
@@ -944,8 +1013,8 @@ mod tests {
             _ => return Parse::Other,
         };
         Parse::Ok(Parsed {
-            len,
-            ihl,
+            total_len: len as u16,
+            hl: ihl as u8,
             src: ip.src_addr(),
             dst: ip.dst_addr(),
             proto,
@@ -960,7 +1029,15 @@ mod tests {
         match p {
             Parse::Ok(p) => format!(
                 "ok {} {} {} {} {:?} {} {} {:?} {}",
-                p.len, p.ihl, p.src, p.dst, p.proto, p.sport, p.dport, p.flags, p.df
+                p.len(),
+                p.ihl(),
+                p.src,
+                p.dst,
+                p.proto,
+                p.sport,
+                p.dport,
+                p.flags,
+                p.df
             ),
             Parse::Other => "other".into(),
             Parse::Bad(r) => format!("bad {r:?}"),

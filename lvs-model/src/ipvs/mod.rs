@@ -106,6 +106,86 @@ pub enum IpvsError {
     TooManyDests,
 }
 
+/// Service key → id for the per-packet lookup of a new connection: [`ServiceKey`]s packed into
+/// a `u64`, so a lookup compares integers rather than walking a B-tree of enum comparisons.
+/// A director has a handful of services, which a scan of a short vector finds fastest; past
+/// [`ServiceLookup::SCAN`] services a hash table answers instead.
+#[derive(Clone, Debug, Default)]
+struct ServiceLookup {
+    /// Every service, in no particular order.
+    all: Vec<(u64, ServiceId)>,
+    /// The same, hashed, once there are more than `SCAN`.
+    hashed: Option<hashbrown::HashTable<(u64, ServiceId)>>,
+}
+
+impl ServiceLookup {
+    const SCAN: usize = 8;
+
+    /// Distinct for distinct keys: protocol numbers fit in bits 48..56, a fwmark sets bit 56.
+    #[inline]
+    fn pack(key: &ServiceKey) -> u64 {
+        match *key {
+            ServiceKey::Addr {
+                protocol,
+                addr,
+                port,
+            } => {
+                ((protocol.number() as u64) << 48) | ((u32::from(addr) as u64) << 16) | port as u64
+            }
+            ServiceKey::Fwmark(m) => (1 << 56) | m as u64,
+        }
+    }
+
+    /// murmur3's fmix64.
+    #[inline]
+    fn hash(k: u64) -> u64 {
+        let mut h = k;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+
+    fn rebuild(&mut self) {
+        self.hashed = (self.all.len() > Self::SCAN).then(|| {
+            let mut t = hashbrown::HashTable::with_capacity(self.all.len());
+            for &e in &self.all {
+                t.insert_unique(Self::hash(e.0), e, |e| Self::hash(e.0));
+            }
+            t
+        });
+    }
+
+    fn insert(&mut self, key: ServiceKey, id: ServiceId) {
+        let k = Self::pack(&key);
+        match self.all.iter_mut().find(|e| e.0 == k) {
+            Some(e) => e.1 = id,
+            None => self.all.push((k, id)),
+        }
+        self.rebuild();
+    }
+
+    fn remove(&mut self, key: &ServiceKey) {
+        let k = Self::pack(key);
+        self.all.retain(|e| e.0 != k);
+        self.rebuild();
+    }
+
+    fn len(&self) -> usize {
+        self.all.len()
+    }
+
+    #[inline]
+    fn get(&self, key: &ServiceKey) -> Option<ServiceId> {
+        let k = Self::pack(key);
+        match &self.hashed {
+            None => self.all.iter().find(|e| e.0 == k).map(|e| e.1),
+            Some(t) => t.find(Self::hash(k), |e| e.0 == k).map(|e| e.1),
+        }
+    }
+}
+
 /// The estimator tick: `ipvsadm --stats` sees counters as of the last one (E1, E5).
 pub const ESTIMATOR_PERIOD: Duration = Duration::from_secs(2);
 /// The first estimator tick (a multiple of [`ESTIMATOR_PERIOD`] since the start of the run)
@@ -124,6 +204,8 @@ pub struct Ipvs {
     services: Vec<Option<VirtualService>>,
     svc_free: std::collections::BTreeSet<u32>,
     svc_index: BTreeMap<ServiceKey, ServiceId>,
+    /// The same map hashed, for the per-packet lookup of a new connection (never iterated).
+    svc_lookup: ServiceLookup,
     dests: DestTable,
     /// Removed dests still referenced by entries, by (service, address, port).
     trash: BTreeMap<(ServiceKey, Ipv4Addr, u16), DestId>,
@@ -158,6 +240,7 @@ impl Ipvs {
             services: Vec::new(),
             svc_free: Default::default(),
             svc_index: BTreeMap::new(),
+            svc_lookup: ServiceLookup::default(),
             dests: DestTable::default(),
             trash: BTreeMap::new(),
             conns: ConnTable::default(),
@@ -248,6 +331,7 @@ impl Ipvs {
             }
         };
         self.svc_index.insert(cfg.key, id);
+        self.svc_lookup.insert(cfg.key, id);
         Ok(id)
     }
 
@@ -271,6 +355,7 @@ impl Ipvs {
     /// `ipvsadm -D`: the dests go to the trash while entries use them.
     pub fn delete_service(&mut self, key: &ServiceKey) -> Result<(), IpvsError> {
         let id = self.svc_index.remove(key).ok_or(IpvsError::NoSuchService)?;
+        self.svc_lookup.remove(key);
         let svc = self.services[id.0 as usize]
             .take()
             .ok_or(IpvsError::NoSuchService)?;
@@ -650,6 +735,14 @@ impl Ipvs {
                 *children.entry(t).or_default() += 1;
             }
         }
+        if self.svc_lookup.len() != self.svc_index.len()
+            || self
+                .svc_index
+                .iter()
+                .any(|(k, &id)| self.svc_lookup.get(k) != Some(id))
+        {
+            return Err("the hashed service lookup differs from the service index".into());
+        }
         if !self.dests.hot_in_sync() {
             return Err("a dest's scheduling record differs from the dest".into());
         }
@@ -672,5 +765,51 @@ impl Ipvs {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The packed lookup answers as the B-tree does, scanning and hashed, through adds,
+    /// replacements and removals.
+    #[test]
+    fn service_lookup_agrees_with_the_index() {
+        let mut lookup = ServiceLookup::default();
+        let mut index: BTreeMap<ServiceKey, ServiceId> = BTreeMap::new();
+        let mut keys = Vec::new();
+        for i in 0..12u32 {
+            keys.push(ServiceKey::tcp(Ipv4Addr::new(10, 0, 0, i as u8), 80));
+            keys.push(ServiceKey::udp(Ipv4Addr::new(10, 0, 0, i as u8), 80));
+            keys.push(ServiceKey::tcp(Ipv4Addr::new(10, 0, 0, i as u8), 0));
+            keys.push(ServiceKey::Fwmark(i + 1));
+        }
+        let probe = |lookup: &ServiceLookup, index: &BTreeMap<ServiceKey, ServiceId>| {
+            assert_eq!(lookup.len(), index.len());
+            for k in &keys {
+                assert_eq!(lookup.get(k), index.get(k).copied(), "{k:?}");
+            }
+        };
+        for (i, k) in keys.iter().enumerate() {
+            lookup.insert(*k, ServiceId(i as u32));
+            index.insert(*k, ServiceId(i as u32));
+            probe(&lookup, &index);
+        }
+        lookup.insert(keys[3], ServiceId(99));
+        index.insert(keys[3], ServiceId(99));
+        probe(&lookup, &index);
+        assert!(lookup.hashed.is_some());
+        for k in keys.iter().step_by(2) {
+            lookup.remove(k);
+            index.remove(k);
+            probe(&lookup, &index);
+        }
+        for k in &keys {
+            lookup.remove(k);
+            index.remove(k);
+        }
+        probe(&lookup, &index);
+        assert!(lookup.hashed.is_none());
     }
 }

@@ -4,20 +4,23 @@
 use super::DestList;
 use crate::ipvs::dest::DestId;
 
-/// Reads the compact [`DestHot`](crate::ipvs::dest::DestHot) records: one 16-byte load per
-/// dest. An unusable dest counts as `u64::MAX` (no real overhead reaches it: at most
-/// 2^32 × 257), which never beats the strict `<`.
+/// Reads the compact [`DestHot`](crate::ipvs::dest::DestHot) records, where an unusable dest
+/// has overhead `u64::MAX`, which never beats the strict `<`; so `least` stays `u64::MAX`
+/// exactly when no dest is usable.
 pub fn schedule(list: DestList<'_>) -> Option<DestId> {
+    let hot = list.dests.hot_records();
     let mut least = u64::MAX;
-    let mut at = None;
-    for (id, d) in list.iter_hot() {
-        let doh = if d.weight == 0 { u64::MAX } else { d.overhead };
-        if doh < least {
-            least = doh;
-            at = Some(id);
+    let mut at = 0u32;
+    for &id in list.ids {
+        let Some(d) = hot.get(id.0 as usize) else {
+            continue;
+        };
+        if d.overhead < least {
+            least = d.overhead;
+            at = id.0;
         }
     }
-    at
+    (least != u64::MAX).then_some(DestId(at))
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use std::net::Ipv4Addr;
 
 use rand_core::Rng;
 
-use super::dest::{DestHot, DestId, DestTable, RealServer};
+use super::dest::{DestId, DestTable, RealServer};
 use crate::time::Instant;
 
 pub mod dh;
@@ -164,12 +164,6 @@ impl<'a> DestList<'a> {
     pub fn iter(&self) -> impl Iterator<Item = (DestId, &'a RealServer)> + 'a {
         let dests = self.dests;
         self.ids.iter().map(move |&id| (id, dests.get(id)))
-    }
-    /// Ids with their lc/wlc fields, in list order.
-    #[inline]
-    pub(crate) fn iter_hot(&self) -> impl Iterator<Item = (DestId, &'a DestHot)> + 'a {
-        let dests = self.dests;
-        self.ids.iter().map(move |&id| (id, dests.hot(id)))
     }
     pub fn position(&self, id: DestId) -> Option<usize> {
         self.ids.iter().position(|&d| d == id)

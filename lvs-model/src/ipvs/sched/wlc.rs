@@ -4,26 +4,73 @@
 //! Ties go to the first in list; a weight-0 dest can never win.
 
 use super::{DestList, usable};
-use crate::ipvs::dest::DestId;
+use crate::ipvs::dest::{DestHot, DestId};
 
 pub fn schedule(list: DestList<'_>) -> Option<DestId> {
     // least_weighted(list, |d| d.overhead()) on the compact records, where an overloaded
-    // dest has weight 0: `loh × 0 > doh × lw` never holds, as skipping it would.
-    let mut it = list.iter_hot();
-    let (mut least, mut lw, mut loh) = loop {
-        let (id, d) = it.next()?;
-        if d.weight > 0 {
-            break (id, d.weight as u64, d.overhead);
-        }
-    };
-    for (id, d) in it {
-        if loh * d.weight as u64 > d.overhead * lw {
-            least = id;
-            lw = d.weight as u64;
-            loh = d.overhead;
+    // dest has weight 0: `loh × 0 > doh × lw` never holds, as skipping it would. A walk
+    // starts with the sentinel `lw = 0, loh = 1`, which every usable dest (w > 0) replaces
+    // and no unusable one does. The wrapping multiply only ever wraps for an unusable dest
+    // (overhead u64::MAX), whose left side is 0.
+    let hot = list.dests.hot_records();
+    if list.ids.len() >= 8 {
+        return schedule_long(hot, list.ids);
+    }
+    let (mut least, mut lw, mut loh) = (None, 0u64, 1u64);
+    for id in list.ids {
+        let d = rec(hot, id);
+        if loh * d.weight as u64 > d.overhead.wrapping_mul(lw) {
+            (least, lw, loh) = (Some(*id), d.weight as u64, d.overhead);
         }
     }
-    Some(least)
+    least
+}
+
+/// A dest's record; the default (weight 0) for an id without one, which ids never are.
+#[inline(always)]
+fn rec(hot: &[DestHot], id: &DestId) -> DestHot {
+    hot.get(id.0 as usize).copied().unwrap_or_default()
+}
+
+/// [`schedule`] for longer lists, out of line so that short ones stay cheap.
+///
+/// `loh × w(d) > overhead(d) × lw` compares overhead/weight ratios exactly, so the walk
+/// returns the first dest (nearest the head) with the least ratio. That is what two
+/// interleaved walks (even and odd positions) return too once their winners are compared
+/// with ties going to the lower position; splitting halves the chain of multiply-compare-
+/// select that each dest waits on.
+#[inline(never)]
+fn schedule_long(hot: &[DestHot], ids: &[DestId]) -> Option<DestId> {
+    // (position, lw, loh) per walk.
+    let mut a = (0usize, 0u64, 1u64);
+    let mut b = (0usize, 0u64, 1u64);
+    let mut pairs = ids.chunks_exact(2);
+    let mut pos = 0;
+    for pair in &mut pairs {
+        let (da, db) = (rec(hot, &pair[0]), rec(hot, &pair[1]));
+        if a.2 * da.weight as u64 > da.overhead.wrapping_mul(a.1) {
+            a = (pos, da.weight as u64, da.overhead);
+        }
+        if b.2 * db.weight as u64 > db.overhead.wrapping_mul(b.1) {
+            b = (pos + 1, db.weight as u64, db.overhead);
+        }
+        pos += 2;
+    }
+    if let [last] = pairs.remainder() {
+        let d = rec(hot, last);
+        if a.2 * d.weight as u64 > d.overhead.wrapping_mul(a.1) {
+            a = (pos, d.weight as u64, d.overhead);
+        }
+    }
+    let best = match (a.1, b.1) {
+        (0, 0) => return None,
+        (0, _) => b,
+        (_, 0) => a,
+        // b wins on a strictly smaller ratio, or an equal one nearer the head.
+        _ if a.2 * b.1 > b.2 * a.1 || (a.2 * b.1 == b.2 * a.1 && b.0 < a.0) => b,
+        _ => a,
+    };
+    ids.get(best.0).copied()
 }
 
 /// The wlc shape shared by wlc, sed, lblc and lblcr: `cost` is the per-dest overhead.
