@@ -57,6 +57,16 @@ fn director(kind: SchedulerKind, dests: u32) -> (Ipvs, ServiceKey) {
     (ipvs, key)
 }
 
+/// `n` SYNs from distinct clients (16,384 ports per address), each a new connection.
+fn syns(n: u64) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| {
+            let src = Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 0, 0, 0)) + (i >> 14) as u32);
+            tcp(src, 1024 + (i & 0x3fff) as u16, true)
+        })
+        .collect()
+}
+
 fn rng() -> rand_chacha::ChaCha8Rng {
     rand_chacha::ChaCha8Rng::from_seed([9; 32])
 }
@@ -105,14 +115,7 @@ fn forwarding(c: &mut Criterion) {
             while done < iters {
                 let n = (iters - done).min(65_536);
                 let (mut ipvs, _) = director(SchedulerKind::Wlc, 2);
-                let pkts: Vec<Vec<u8>> = (0..n)
-                    .map(|i| {
-                        let src = Ipv4Addr::from(
-                            u32::from(Ipv4Addr::new(10, 0, 0, 0)) + (i >> 14) as u32,
-                        );
-                        tcp(src, 1024 + (i & 0x3fff) as u16, true)
-                    })
-                    .collect();
+                let pkts = syns(n);
                 let mut r = rng();
                 let start = StdInstant::now();
                 for p in &pkts {
@@ -136,14 +139,7 @@ fn forwarding(c: &mut Criterion) {
             while done < iters {
                 let n = (iters - done).min(65_536);
                 let (mut ipvs, _) = director(SchedulerKind::Wlc, 2);
-                let pkts: Vec<Vec<u8>> = (0..n)
-                    .map(|i| {
-                        let src = Ipv4Addr::from(
-                            u32::from(Ipv4Addr::new(10, 0, 0, 0)) + (i >> 14) as u32,
-                        );
-                        tcp(src, 1024 + (i & 0x3fff) as u16, true)
-                    })
-                    .collect();
+                let pkts = syns(n);
                 let mut r = rng();
                 let start = StdInstant::now();
                 for p in &pkts {
