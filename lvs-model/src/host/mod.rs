@@ -16,6 +16,7 @@
 
 mod device;
 mod neighbour;
+mod slots;
 mod stack;
 #[cfg(test)]
 mod tests;
