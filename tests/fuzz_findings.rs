@@ -92,6 +92,55 @@ fn a_web_server_forgets_its_arp_entries_when_its_link_goes_down() {
     );
 }
 
+/// A host that powers back on draws fresh ISN and ephemeral-port secrets, as Linux does at every
+/// boot. The director model reseeded its kernel with the seed of its first boot, so after a
+/// power cycle its first TCP_CHECK reused the 4-tuple and ISN of a check from before the power
+/// off. web-102 still held that connection (its hung httpd never closed it; the restart sent
+/// a FIN into the powered-off director and kept retransmitting it in LAST_ACK) and answered
+/// none of the SYNs, so the check failed 15 s after convergence and .102 left the pool
+/// ("on the MASTER lvs-master, virtual server 192.168.80.200:80 has dests 192.168.80.103:80").
+#[test]
+fn a_rebooted_director_does_not_replay_its_last_boots_connections() {
+    let config = FuzzConfig {
+        duration: Some(Duration::from_secs(20)),
+        ..FuzzConfig::default()
+    };
+    let path = format!(
+        "{}/scenarios/seed/00-seed-lab.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let f = Fuzzer::new(Scenario::load(path).unwrap(), config).unwrap();
+    let case = Case {
+        schedule: Schedule::new(vec![
+            ep(
+                Disruption::Httpd {
+                    node: "web-102".into(),
+                    kill: Kill::Crash,
+                },
+                1_500,
+                11_500,
+            ),
+            ep(
+                Disruption::Power {
+                    node: "lvs-master".into(),
+                },
+                9_000,
+                19_000,
+            ),
+        ]),
+        seed: 2_032_158_041_851_323_915,
+    };
+    let report = f.run_case(&case).unwrap();
+    assert!(report.violations.is_empty(), "{}", report.explain(&case));
+    // No check of .102 fails once the director is back: httpd runs again from 11.5 s.
+    let failed_after_boot = report.records.iter().any(|r| {
+        r.node == "lvs-master"
+            && r.t >= 19_000_000_000
+            && matches!(&r.event, lvs_model::Event::CheckResult { rs, ok: false, .. } if rs.starts_with("192.168.80.102"))
+    });
+    assert!(!failed_after_boot, "a check of .102 failed after the boot");
+}
+
 /// Frames lost on the master's link (its carrier stays up, so keepalived sees nothing but
 /// missing adverts): at 100 % the backup takes over after Master_Down_Interval while the master
 /// stays MASTER (two MASTERs, as with a partition); once the loss ends, the higher priority

@@ -81,11 +81,22 @@ impl Default for ProbeExecutor {
 
 impl ProbeExecutor {
     pub fn new() -> Self {
+        Self::from_port(EPHEMERAL_FIRST)
+    }
+
+    /// An executor whose ephemeral ports start at a place `seed` picks in the range, as the
+    /// checker of a host that booted again would (see [`crate::host::boot_seed`]).
+    pub fn seeded(seed: u64) -> Self {
+        let span = u64::from(EPHEMERAL_LAST - EPHEMERAL_FIRST) + 1;
+        Self::from_port(EPHEMERAL_FIRST + (seed % span) as u16)
+    }
+
+    fn from_port(first: u16) -> Self {
         ProbeExecutor {
             running: BTreeMap::new(),
             lingering: Vec::new(),
             done: VecDeque::new(),
-            next_port: EPHEMERAL_FIRST,
+            next_port: first,
             ports_in_use: BTreeMap::new(),
         }
     }

@@ -20,7 +20,7 @@ use crate::check::executor::ProbeExecutor;
 use crate::check::{Checkers, DestAction};
 use crate::config::model::KeepalivedConfig;
 use crate::event::Event;
-use crate::host::{Iface, Inbound, Ipv4Cidr, LinuxStack, StackConfig};
+use crate::host::{Iface, Inbound, Ipv4Cidr, LinuxStack, StackConfig, boot_seed};
 use crate::ipvs::{Action, Ipvs, IpvsConfig};
 use crate::node::{ControlError, Node, PortId, ProcessAction, Transmit, process_list};
 use crate::time::Instant;
@@ -62,6 +62,8 @@ pub struct Director {
     /// of them may have changed. A frame IPVS forwards touches none of them, and the director
     /// is asked for its deadline after every such frame.
     keepalived_at: Option<Option<Instant>>,
+    /// Power-ons since the director was built (each boot seeds its kernel afresh).
+    boots: u64,
 }
 
 const PROCESSES: &[&str] = &["keepalived"];
@@ -70,7 +72,7 @@ impl Director {
     /// Builds the director; keepalived starts at the first `handle_timeout` (time zero).
     pub fn new(config: DirectorConfig) -> Self {
         let plan = from_config::plan(&config.keepalived, &config.ports);
-        let stack = Self::new_stack(&config);
+        let stack = Self::new_stack(&config, 0);
         let ipvs = Self::new_ipvs(&config);
         let rng = ChaCha12Rng::seed_from_u64(config.seed);
         let mut d = Director {
@@ -87,13 +89,15 @@ impl Director {
             events: VecDeque::new(),
             out: VecDeque::new(),
             keepalived_at: None,
+            boots: 0,
         };
         d.start_keepalived(Instant::ZERO);
         d
     }
 
-    fn new_stack(config: &DirectorConfig) -> LinuxStack {
-        let mut sc = StackConfig::new(config.seed ^ 0x5eed_57ac);
+    /// The kernel's stack for the director's `boot`-th boot (see [`boot_seed`]).
+    fn new_stack(config: &DirectorConfig, boot: u64) -> LinuxStack {
+        let mut sc = StackConfig::new(boot_seed(config.seed ^ 0x5eed_57ac, boot));
         for p in &config.ports {
             sc = sc.with_port(p.mac, Ipv4Cidr::new(p.addr, p.prefix_len));
         }
@@ -425,12 +429,13 @@ impl Node for Director {
     fn power(&mut self, now: Instant, on: bool) {
         self.keepalived_at = None;
         if on {
-            self.stack = Self::new_stack(&self.config);
+            self.boots += 1;
+            self.stack = Self::new_stack(&self.config, self.boots);
             for (port, cidr) in &self.extra_addrs {
                 self.stack.add_address(Iface::Port(PortId(*port)), *cidr);
             }
             self.ipvs = Self::new_ipvs(&self.config);
-            self.probes = ProbeExecutor::new();
+            self.probes = ProbeExecutor::seeded(boot_seed(self.config.seed, self.boots));
             self.start_keepalived(now);
         } else {
             self.stop_keepalived(now, false);

@@ -27,5 +27,5 @@ pub use smoltcp::socket::tcp;
 pub use smoltcp::wire::{EthernetAddress, Ipv4Cidr};
 pub use stack::{
     ArpSysctls, Iface, Inbound, LinuxStack, PortConfig, Route, SendError, StackConfig,
-    StackCounters, TcpConnectError,
+    StackCounters, TcpConnectError, boot_seed,
 };

@@ -91,7 +91,32 @@ pub struct StackConfig {
     pub ipip: bool,
 }
 
+/// The seed of a host's `boot`-th boot (0: the first). Linux draws fresh secrets at every boot
+/// (the ISN and ephemeral-port secrets come from the boot's random pool), so a host that
+/// powers back on must not replay its last boot's ISNs and ports: with the same seed, its
+/// first connection after the boot reused the 4-tuple and ISN of a connection a peer still
+/// held, and the peer ignored the SYN. Boot 0 keeps the seed itself, so runs without a power
+/// cycle are unchanged.
+pub fn boot_seed(seed: u64, boot: u64) -> u64 {
+    if boot == 0 {
+        return seed;
+    }
+    let mut z =
+        (seed ^ boot.wrapping_mul(0xd1b5_4a32_d192_ed03)).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 impl StackConfig {
+    /// This configuration for the host's `boot`-th boot (see [`boot_seed`]).
+    pub fn for_boot(&self, boot: u64) -> StackConfig {
+        StackConfig {
+            seed: boot_seed(self.seed, boot),
+            ..self.clone()
+        }
+    }
+
     /// A host with no ports yet.
     pub fn new(seed: u64) -> Self {
         StackConfig {

@@ -111,13 +111,22 @@ pub struct HttpClient {
     events: VecDeque<Event>,
     request: Vec<u8>,
     deadline: Deadline,
+    /// Boots so far (0: the first); each seeds its kernel afresh.
+    boots: u64,
 }
 
 impl HttpClient {
     pub fn new(config: HttpClientConfig) -> Self {
-        let stack = LinuxStack::new(config.stack.clone());
+        Self::booted(config, 0)
+    }
+
+    /// The client on its `boot`-th boot: a kernel seeded for that boot picks other ISNs and
+    /// ephemeral ports than the last one did (see `lvs_model::host::boot_seed`).
+    fn booted(config: HttpClientConfig, boot: u64) -> Self {
+        let stack_config = config.stack.for_boot(boot);
         let span = u64::from(EPHEMERAL.end() - EPHEMERAL.start()) + 1;
-        let next_port = EPHEMERAL.start() + (splitmix(config.stack.seed) % span) as u16;
+        let next_port = EPHEMERAL.start() + (splitmix(stack_config.seed) % span) as u16;
+        let stack = LinuxStack::new(stack_config);
         let request = format!(
             "GET {} HTTP/1.{}\r\nHost: {}\r\nUser-Agent: lvslab\r\nAccept: */*\r\n\r\n",
             config.path,
@@ -140,6 +149,7 @@ impl HttpClient {
             events: VecDeque::new(),
             request,
             deadline: Deadline::default(),
+            boots: boot,
         }
     }
 
@@ -497,7 +507,7 @@ impl Node for HttpClient {
             let config = self.config.clone();
             let events = std::mem::take(&mut self.events);
             let started = self.started;
-            *self = HttpClient::new(config);
+            *self = HttpClient::booted(config, self.boots + 1);
             self.events = events;
             self.started = started;
             self.next_start = Some(now.max(self.config.start));

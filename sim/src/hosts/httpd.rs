@@ -86,6 +86,8 @@ pub struct Httpd {
     free: Vec<SocketHandle>,
     requests_served: u64,
     deadline: Deadline,
+    /// Power-ons since the host was built; each seeds its kernel afresh.
+    boots: u64,
 }
 
 impl Httpd {
@@ -117,6 +119,7 @@ impl Httpd {
             free: Vec::new(),
             requests_served: 0,
             deadline: Deadline::default(),
+            boots: 0,
         };
         h.arm_listeners();
         h
@@ -312,8 +315,11 @@ impl Httpd {
         self.stack.poll(now);
     }
 
+    /// Powers on again: a fresh kernel, seeded for this boot (Linux draws new ISN and port
+    /// secrets at every boot; see `lvs_model::host::boot_seed`).
     fn boot(&mut self) {
-        self.stack = LinuxStack::new(self.config.stack.clone());
+        self.boots += 1;
+        self.stack = LinuxStack::new(self.config.stack.for_boot(self.boots));
         self.listeners.clear();
         self.conns.clear();
         self.free.clear();
