@@ -11,7 +11,8 @@
 //!   the kernel keeps its listening sockets, so connections are still accepted (up to the
 //!   backlog) and clients time out. A SIGKILLed httpd looks like `stop` to clients.
 //! - `start httpd`: a fresh process; connections of a hung one are reset by the kernel.
-//! - power off / on: the whole host (stack, ARP cache, sockets) is lost and boots afresh.
+//! - power off / on: the whole host (stack, ARP cache, sockets) is lost and boots afresh, with
+//!   the kernel seeded for that boot (new ISNs and ports, as Linux draws new secrets at boot).
 //!
 //! Deviation: a connection the server closed is not kept in TIME-WAIT; its socket is reused
 //! at once (a late retransmitted FIN from the client then meets a RST instead of an ACK).
