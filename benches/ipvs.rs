@@ -67,6 +67,29 @@ fn syns(n: u64) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Times `iters` new connections, each a SYN through `forward`; the table (wlc over 2 dests) is
+/// rebuilt every 65,536 connections outside the timed part.
+fn time_new_connections(
+    iters: u64,
+    mut forward: impl FnMut(&mut Ipvs, &[u8], &mut rand_chacha::ChaCha8Rng),
+) -> StdDuration {
+    let mut total = StdDuration::ZERO;
+    let mut done = 0u64;
+    while done < iters {
+        let n = (iters - done).min(65_536);
+        let (mut ipvs, _) = director(SchedulerKind::Wlc, 2);
+        let pkts = syns(n);
+        let mut r = rng();
+        let start = StdInstant::now();
+        for p in &pkts {
+            forward(&mut ipvs, p, &mut r);
+        }
+        total += start.elapsed();
+        done += n;
+    }
+    total
+}
+
 fn rng() -> rand_chacha::ChaCha8Rng {
     rand_chacha::ChaCha8Rng::from_seed([9; 32])
 }
@@ -110,21 +133,9 @@ fn forwarding(c: &mut Criterion) {
     // every 65,536 connections outside the timed part.
     g.bench_function("new_connection", |b| {
         b.iter_custom(|iters| {
-            let mut total = StdDuration::ZERO;
-            let mut done = 0u64;
-            while done < iters {
-                let n = (iters - done).min(65_536);
-                let (mut ipvs, _) = director(SchedulerKind::Wlc, 2);
-                let pkts = syns(n);
-                let mut r = rng();
-                let start = StdInstant::now();
-                for p in &pkts {
-                    let _ = black_box(ipvs.process_inbound(Instant::ZERO, p, &mut r));
-                }
-                total += start.elapsed();
-                done += n;
-            }
-            total
+            time_new_connections(iters, |ipvs, p, r| {
+                let _ = black_box(ipvs.process_inbound(Instant::ZERO, p, r));
+            })
         })
     });
 
@@ -132,30 +143,18 @@ fn forwarding(c: &mut Criterion) {
     // frame buffer (as the director copies each frame in) and rewritten there, so the
     // difference to `new_connection` is the copying call's allocation and free.
     g.bench_function("new_connection_in_place", |b| {
+        let mut buf = Vec::with_capacity(1600);
         b.iter_custom(|iters| {
-            let mut total = StdDuration::ZERO;
-            let mut done = 0u64;
-            let mut buf = Vec::with_capacity(1600);
-            while done < iters {
-                let n = (iters - done).min(65_536);
-                let (mut ipvs, _) = director(SchedulerKind::Wlc, 2);
-                let pkts = syns(n);
-                let mut r = rng();
-                let start = StdInstant::now();
-                for p in &pkts {
-                    buf.clear();
-                    buf.extend_from_slice(p);
-                    let _ = black_box(ipvs.process_inbound_in_place(
-                        Instant::ZERO,
-                        0,
-                        black_box(&mut buf),
-                        &mut r,
-                    ));
-                }
-                total += start.elapsed();
-                done += n;
-            }
-            total
+            time_new_connections(iters, |ipvs, p, r| {
+                buf.clear();
+                buf.extend_from_slice(p);
+                let _ = black_box(ipvs.process_inbound_in_place(
+                    Instant::ZERO,
+                    0,
+                    black_box(&mut buf),
+                    r,
+                ));
+            })
         })
     });
 

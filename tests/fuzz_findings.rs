@@ -1,7 +1,7 @@
 //! Cases the fuzzer found (shrunk) where the lab's model departed from keepalived or Linux,
 //! kept as regression tests now that the model does what they do.
 
-use lvslab::fuzz::{Case, Disruption, Episode, FuzzConfig, Fuzzer, Kill, Schedule};
+use lvslab::fuzz::{Case, CaseReport, Disruption, Episode, FuzzConfig, Fuzzer, Kill, Schedule};
 use lvslab::scenario::Scenario;
 use std::time::Duration;
 
@@ -14,14 +14,28 @@ fn ep(disruption: Disruption, at_ms: u64, until_ms: u64) -> Episode {
 }
 
 fn run(scenario: &str, config: FuzzConfig, episodes: Vec<Episode>) {
+    run_seeded(scenario, config, episodes, 0);
+}
+
+/// Runs one case and checks every invariant held; the report is there for further checks.
+fn run_seeded(scenario: &str, config: FuzzConfig, episodes: Vec<Episode>, seed: u64) -> CaseReport {
     let path = format!("{}/{scenario}", env!("CARGO_MANIFEST_DIR"));
     let f = Fuzzer::new(Scenario::load(path).unwrap(), config).unwrap();
     let case = Case {
         schedule: Schedule::new(episodes),
-        seed: 0,
+        seed,
     };
     let report = f.run_case(&case).unwrap();
     assert!(report.violations.is_empty(), "{}", report.explain(&case));
+    report
+}
+
+/// The seed lab with a 20 s fault window.
+fn seed_lab_20s() -> FuzzConfig {
+    FuzzConfig {
+        duration: Some(Duration::from_secs(20)),
+        ..FuzzConfig::default()
+    }
 }
 
 /// keepalived removes the VIPs of every instance that starts as BACKUP or FAULT, whoever
@@ -32,13 +46,9 @@ fn run(scenario: &str, config: FuzzConfig, episodes: Vec<Episode>) {
 /// MASTER lvs-master").
 #[test]
 fn a_restarted_keepalived_removes_the_vips_its_crashed_predecessor_left() {
-    let config = FuzzConfig {
-        duration: Some(Duration::from_secs(20)),
-        ..FuzzConfig::default()
-    };
     run(
         "scenarios/seed/00-seed-lab.toml",
-        config,
+        seed_lab_20s(),
         vec![
             ep(
                 Disruption::Link {
@@ -101,17 +111,10 @@ fn a_web_server_forgets_its_arp_entries_when_its_link_goes_down() {
 /// ("on the MASTER lvs-master, virtual server 192.168.80.200:80 has dests 192.168.80.103:80").
 #[test]
 fn a_rebooted_director_does_not_replay_its_last_boots_connections() {
-    let config = FuzzConfig {
-        duration: Some(Duration::from_secs(20)),
-        ..FuzzConfig::default()
-    };
-    let path = format!(
-        "{}/scenarios/seed/00-seed-lab.toml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let f = Fuzzer::new(Scenario::load(path).unwrap(), config).unwrap();
-    let case = Case {
-        schedule: Schedule::new(vec![
+    let report = run_seeded(
+        "scenarios/seed/00-seed-lab.toml",
+        seed_lab_20s(),
+        vec![
             ep(
                 Disruption::Httpd {
                     node: "web-102".into(),
@@ -127,11 +130,9 @@ fn a_rebooted_director_does_not_replay_its_last_boots_connections() {
                 9_000,
                 19_000,
             ),
-        ]),
-        seed: 2_032_158_041_851_323_915,
-    };
-    let report = f.run_case(&case).unwrap();
-    assert!(report.violations.is_empty(), "{}", report.explain(&case));
+        ],
+        2_032_158_041_851_323_915,
+    );
     // No check of .102 fails once the director is back: httpd runs again from 11.5 s.
     let failed_after_boot = report.records.iter().any(|r| {
         r.node == "lvs-master"
@@ -147,28 +148,19 @@ fn a_rebooted_director_does_not_replay_its_last_boots_connections() {
 /// wins back and every invariant holds.
 #[test]
 fn lost_adverts_make_two_masters_that_resolve_when_the_loss_ends() {
-    let config = FuzzConfig {
-        duration: Some(Duration::from_secs(20)),
-        ..FuzzConfig::default()
-    };
-    let path = format!(
-        "{}/scenarios/seed/00-seed-lab.toml",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let f = Fuzzer::new(Scenario::load(path).unwrap(), config).unwrap();
-    let case = Case {
-        schedule: Schedule::new(vec![ep(
+    let report = run_seeded(
+        "scenarios/seed/00-seed-lab.toml",
+        seed_lab_20s(),
+        vec![ep(
             Disruption::Loss {
                 node: "lvs-master".into(),
                 percent: 100,
             },
             5_000,
             12_000,
-        )]),
-        seed: 0,
-    };
-    let report = f.run_case(&case).unwrap();
-    assert!(report.violations.is_empty(), "{}", report.explain(&case));
+        )],
+        0,
+    );
     let masters: Vec<(u64, &str)> = report
         .records
         .iter()
