@@ -56,7 +56,7 @@ fn seed_lab(c: &mut Criterion) {
         stats.frames_sent,
         stats.frames_delivered,
         out.records.len(),
-        world.trace().digest(),
+        world.trace().digest(&out.records),
     );
 
     let mut g = c.benchmark_group("seed_lab");

@@ -339,7 +339,8 @@ impl Lab {
     }
 
     /// Runs the whole scenario; `progress` is called with the simulated time reached, about
-    /// once per simulated second.
+    /// once per simulated second. The event records move from the world's trace to the
+    /// output (pass them to [`sim::trace::Trace::digest`]).
     pub fn run(
         mut self,
         mut progress: impl FnMut(Instant, Instant),
@@ -380,7 +381,7 @@ impl Lab {
             progress(t, end);
         }
         self.snapshot("end of run", &mut ipvsadm);
-        let records = self.world.records().to_vec();
+        let records = self.world.trace_mut().take_records();
         Ok((self.world, RunOutput { records, ipvsadm }))
     }
 }

@@ -55,9 +55,9 @@ fn a_scenario_run_is_byte_identical_twice() {
             "/scenarios/seed/02-httpd-stop-start.toml"
         ))
         .unwrap();
-        let (mut world, _) = Lab::build(s, None).unwrap().run(|_, _| {}).unwrap();
+        let (mut world, out) = Lab::build(s, None).unwrap().run(|_, _| {}).unwrap();
         let mut events = Vec::new();
-        world.trace().write_events(&mut events).unwrap();
+        sim::trace::write_events(&out.records, &mut events).unwrap();
         (events, world.trace_mut().take_pcap().unwrap())
     };
     let (e1, p1) = run();

@@ -109,6 +109,12 @@ impl Trace {
         &self.records
     }
 
+    /// Moves the event records out (a finished run hands them to its caller without copying
+    /// tens of megabytes). The digest then needs them back: [`Self::digest`] takes them.
+    pub fn take_records(&mut self) -> Vec<Record> {
+        std::mem::take(&mut self.records)
+    }
+
     pub fn frame_count(&self) -> u64 {
         self.frame_count
     }
@@ -118,24 +124,26 @@ impl Trace {
         self.pcap.take().map(PcapWriter::into_writer)
     }
 
-    /// Writes the event log as JSON Lines.
-    pub fn write_events(&self, out: &mut impl Write) -> std::io::Result<()> {
-        write_events(&self.records, out)
-    }
-
-    /// The run's digest (see the module doc), as lowercase hex.
-    pub fn digest(&self) -> String {
-        let mut events = Vec::new();
-        self.write_events(&mut events).expect("writing to a Vec");
-        self.digest_with(&events)
+    /// The run's digest (see the module doc) over `records` (the run's event records: those
+    /// still in the trace, or those [`Self::take_records`] gave out), as lowercase hex. The
+    /// event log is hashed as it is serialized, never held whole in memory.
+    pub fn digest(&self, records: &[Record]) -> String {
+        let mut events = HashingWriter::new(b"events\0");
+        write_events(records, &mut events).expect("hashing cannot fail");
+        self.finish_digest(events.finish())
     }
 
     /// [`Self::digest`] for a caller that already wrote the event log (`events` must be what
-    /// [`Self::write_events`] wrote), so it is not serialized twice.
+    /// [`write_events`] wrote for the run's records), so it is not serialized twice.
     pub fn digest_with(&self, events: &[u8]) -> String {
         let mut h = Sha256::new();
         h.update(b"events\0");
         h.update(events);
+        self.finish_digest(h)
+    }
+
+    /// Adds the frames to a hash that already holds the event log.
+    fn finish_digest(&self, mut h: Sha256) -> String {
         h.update(b"frames\0");
         h.update(self.frame_count.to_le_bytes());
         let mut frames = self.frames.clone();
@@ -152,6 +160,48 @@ pub fn write_events(records: &[Record], out: &mut impl Write) -> std::io::Result
         out.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// A SHA-256 fed through a [`STAGE`]-sized buffer: the serializer writes a few bytes at a time,
+/// and hashing them in large blocks is much cheaper (the hash is the same).
+struct HashingWriter {
+    hash: Sha256,
+    staged: Vec<u8>,
+}
+
+impl HashingWriter {
+    fn new(prefix: &[u8]) -> Self {
+        let mut hash = Sha256::new();
+        hash.update(prefix);
+        HashingWriter {
+            hash,
+            staged: Vec::with_capacity(STAGE),
+        }
+    }
+
+    fn finish(mut self) -> Sha256 {
+        self.hash.update(&self.staged);
+        self.hash
+    }
+}
+
+impl Write for HashingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.staged.len() + buf.len() > STAGE {
+            self.hash.update(&self.staged);
+            self.staged.clear();
+        }
+        if buf.len() >= STAGE {
+            self.hash.update(buf);
+        } else {
+            self.staged.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -186,7 +236,9 @@ mod tests {
         h.update(b"frames\0");
         h.update(3_000u64.to_le_bytes());
         h.update(plain.digest128().to_le_bytes());
-        assert_eq!(t.digest_with(b""), hex(&h.finalize()));
+        let expected = hex(&h.finalize());
+        assert_eq!(t.digest(&[]), expected);
+        assert_eq!(t.digest_with(b""), expected);
     }
 
     #[test]
@@ -201,10 +253,33 @@ mod tests {
         assert_eq!(bytes.len(), 24 + 16 + 60);
     }
 
+    /// The streamed digest equals the one over the written event log, across many stages.
+    #[test]
+    fn streamed_event_digest_is_the_written_log_digest() {
+        let mut t = Trace::new(TraceConfig::default());
+        for i in 0..5_000u64 {
+            t.record(Record::new(
+                Instant::from_nanos(i * 7_919),
+                format!("node-{}", i % 3),
+                Event::Drop {
+                    reason: "x".repeat((i % 97) as usize),
+                },
+            ));
+            t.frame(Instant::from_nanos(i), &[i as u8; 80]);
+        }
+        let mut log = Vec::new();
+        write_events(t.records(), &mut log).unwrap();
+        assert!(log.len() > 4 * STAGE);
+        assert_eq!(t.digest(t.records()), t.digest_with(&log));
+        let records = t.take_records();
+        assert!(t.records().is_empty());
+        assert_eq!(t.digest(&records), t.digest_with(&log));
+    }
+
     #[test]
     fn digest_changes_with_events_and_frames() {
         let mut a = Trace::new(TraceConfig::default());
-        let d0 = a.digest();
+        let d0 = a.digest(a.records());
         a.record(Record::new(
             Instant::ZERO,
             "n",
@@ -212,9 +287,9 @@ mod tests {
                 ip: [10, 0, 0, 1].into(),
             },
         ));
-        let d1 = a.digest();
+        let d1 = a.digest(a.records());
         a.frame(Instant::ZERO, &[1, 2, 3]);
-        let d2 = a.digest();
+        let d2 = a.digest(a.records());
         assert!(d0 != d1 && d1 != d2 && d0 != d2);
         assert_eq!(d2.len(), 64);
     }

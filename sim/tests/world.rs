@@ -460,8 +460,8 @@ fn busy(seed: u64) -> World {
 
 fn outputs(mut w: World) -> (Vec<u8>, Vec<u8>, String) {
     let mut events = Vec::new();
-    w.trace().write_events(&mut events).unwrap();
-    let digest = w.trace().digest();
+    sim::trace::write_events(w.records(), &mut events).unwrap();
+    let digest = w.trace().digest(w.records());
     (events, w.trace_mut().take_pcap().unwrap(), digest)
 }
 

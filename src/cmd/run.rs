@@ -143,12 +143,16 @@ fn run_inner(args: &RunArgs) -> Result<bool, String> {
     };
     let passed = input.passed();
 
+    // The event log is built in memory only when a file wants it; otherwise it is hashed as
+    // it is serialized.
+    let wants_events = args.out.is_some() || args.events.is_some();
     let mut events = Vec::new();
-    world
-        .trace()
-        .write_events(&mut events)
-        .map_err(|e| e.to_string())?;
-    let digest = world.trace().digest_with(&events);
+    let digest = if wants_events {
+        sim::trace::write_events(&output.records, &mut events).map_err(|e| e.to_string())?;
+        world.trace().digest_with(&events)
+    } else {
+        world.trace().digest(&output.records)
+    };
     let pcap = world.trace_mut().take_pcap().unwrap_or_default();
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir)

@@ -327,7 +327,7 @@ impl Fuzzer {
         );
         Ok(CaseReport {
             violations,
-            digest: world.trace().digest(),
+            digest: world.trace().digest(&out.records),
             converged_at,
             end,
             records: out.records,
