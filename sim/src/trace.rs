@@ -128,9 +128,20 @@ impl Trace {
     /// still in the trace, or those [`Self::take_records`] gave out), as lowercase hex. The
     /// event log is hashed as it is serialized, never held whole in memory.
     pub fn digest(&self, records: &[Record]) -> String {
-        let mut events = HashingWriter::new(b"events\0");
-        write_events(records, &mut events).expect("hashing cannot fail");
-        self.finish_digest(events.finish())
+        let mut h = Sha256::new();
+        h.update(b"events\0");
+        // Lines are serialized into a buffer that is hashed 64 KiB at a time: the serializer
+        // writes a few bytes per call, far too little to hash each piece on its own.
+        let mut staged = Vec::with_capacity(STAGE + 4096);
+        for r in records {
+            write_event(r, &mut staged).expect("writing to a Vec");
+            if staged.len() >= STAGE {
+                h.update(&staged);
+                staged.clear();
+            }
+        }
+        h.update(&staged);
+        self.finish_digest(h)
     }
 
     /// [`Self::digest`] for a caller that already wrote the event log (`events` must be what
@@ -156,52 +167,15 @@ impl Trace {
 /// Writes records as JSON Lines, one object per line.
 pub fn write_events(records: &[Record], out: &mut impl Write) -> std::io::Result<()> {
     for r in records {
-        serde_json::to_writer(&mut *out, r)?;
-        out.write_all(b"\n")?;
+        write_event(r, out)?;
     }
     Ok(())
 }
 
-/// A SHA-256 fed through a [`STAGE`]-sized buffer: the serializer writes a few bytes at a time,
-/// and hashing them in large blocks is much cheaper (the hash is the same).
-struct HashingWriter {
-    hash: Sha256,
-    staged: Vec<u8>,
-}
-
-impl HashingWriter {
-    fn new(prefix: &[u8]) -> Self {
-        let mut hash = Sha256::new();
-        hash.update(prefix);
-        HashingWriter {
-            hash,
-            staged: Vec::with_capacity(STAGE),
-        }
-    }
-
-    fn finish(mut self) -> Sha256 {
-        self.hash.update(&self.staged);
-        self.hash
-    }
-}
-
-impl Write for HashingWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.staged.len() + buf.len() > STAGE {
-            self.hash.update(&self.staged);
-            self.staged.clear();
-        }
-        if buf.len() >= STAGE {
-            self.hash.update(buf);
-        } else {
-            self.staged.extend_from_slice(buf);
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+/// One line of the event log.
+fn write_event(record: &Record, out: &mut impl Write) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, record)?;
+    out.write_all(b"\n")
 }
 
 fn hex(bytes: &[u8]) -> String {
