@@ -76,6 +76,14 @@ impl<T> EventQueue<T> {
         }
     }
 
+    /// Schedules `item` at `at`, well ahead of the items being pushed now (a fault scheduled
+    /// before the run). It waits in the heap: at the back of the FIFO it would send every
+    /// nearer item pushed after it to the heap instead.
+    pub fn push_ahead(&mut self, at: Instant, item: T) {
+        let seq = self.take_seq();
+        self.heap.push(Entry { at, seq, item });
+    }
+
     /// Whether the earliest item is `run`'s head (else the heap's).
     fn run_first(&self) -> Option<bool> {
         match (self.run.front(), self.heap.peek()) {
@@ -286,17 +294,22 @@ mod tests {
             prop_assert_eq!(got, expected);
         }
 
-        /// Pushes at a moving "now" interleaved with pops come out as a sorted model says:
-        /// the FIFO and the heap together keep (time, sequence) order.
+        /// Pushes at a moving "now" (some far ahead, by `push_ahead`) interleaved with pops
+        /// come out as a sorted model says: the FIFO and the heap together keep (time,
+        /// sequence) order.
         #[test]
         fn interleaved_pushes_and_pops_follow_time_then_sequence(
-            ops in proptest::collection::vec((0u64..30, any::<bool>()), 0..400),
+            ops in proptest::collection::vec((0u64..30, any::<bool>(), 0u8..8), 0..400),
         ) {
             let mut q = EventQueue::new();
             let mut model = std::collections::BTreeSet::new();
             let (mut now, mut n) = (0u64, 0usize);
-            for (delta, pop) in ops {
-                if pop {
+            for (delta, pop, ahead) in ops {
+                if ahead == 0 {
+                    q.push_ahead(Instant::from_nanos(now + delta * 10), n);
+                    model.insert((now + delta * 10, n));
+                    n += 1;
+                } else if pop {
                     let got = q.pop().map(|(t, i)| (t.as_nanos(), i));
                     let want = model.pop_first();
                     prop_assert_eq!(got, want);

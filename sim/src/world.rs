@@ -575,7 +575,7 @@ impl World {
             target,
             resolved,
         });
-        self.queue.push(at.max(self.now), Ev::Fault { index });
+        self.queue.push_ahead(at.max(self.now), Ev::Fault { index });
         Ok(())
     }
 
