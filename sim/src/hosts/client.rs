@@ -346,7 +346,7 @@ impl HttpClient {
                         s.close();
                         self.closing.push(r.h);
                     }
-                    let server = server_from_body(&resp.body);
+                    let server = server_from_body(&r.buf[resp.body]);
                     self.finish(r.started, Some(resp.status), server, None);
                 }
                 Err(e) => {
