@@ -228,8 +228,49 @@ pub struct Switch {
     pub config: SwitchConfig,
     /// The link attached to each port, and which end of it is ours.
     pub ports: Vec<(usize, usize)>,
-    /// MAC → (port, last seen). Only looked up, never iterated into output.
-    table: HashMap<u64, (u16, Instant), BuildHasherDefault<MacHasher>>,
+    table: MacTable,
+}
+
+/// A switch's MAC table: MAC → (port, last seen). Only looked up, never iterated into output.
+///
+/// Every frame learns its source and looks up its destination. A LAN of a few hosts is
+/// scanned in a short vector, several times cheaper than hashing twice per frame; past
+/// [`SMALL_TABLE`] entries the table moves to a hash map.
+enum MacTable {
+    Small(Vec<(u64, u16, Instant)>),
+    Large(HashMap<u64, (u16, Instant), BuildHasherDefault<MacHasher>>),
+}
+
+/// The most MACs a [`MacTable`] scans linearly.
+const SMALL_TABLE: usize = 32;
+
+impl MacTable {
+    fn learn(&mut self, mac: u64, port: u16, now: Instant) {
+        match self {
+            MacTable::Small(v) => {
+                if let Some(e) = v.iter_mut().find(|e| e.0 == mac) {
+                    (e.1, e.2) = (port, now);
+                } else if v.len() < SMALL_TABLE {
+                    v.push((mac, port, now));
+                } else {
+                    let mut map: HashMap<_, _, _> =
+                        v.iter().map(|&(m, p, t)| (m, (p, t))).collect();
+                    map.insert(mac, (port, now));
+                    *self = MacTable::Large(map);
+                }
+            }
+            MacTable::Large(map) => {
+                map.insert(mac, (port, now));
+            }
+        }
+    }
+
+    fn get(&self, mac: u64) -> Option<(u16, Instant)> {
+        match self {
+            MacTable::Small(v) => v.iter().find(|e| e.0 == mac).map(|e| (e.1, e.2)),
+            MacTable::Large(map) => map.get(&mac).copied(),
+        }
+    }
 }
 
 /// Where a switch sends a frame.
@@ -248,20 +289,20 @@ impl Switch {
             name,
             config,
             ports: Vec::new(),
-            table: HashMap::default(),
+            table: MacTable::Small(Vec::new()),
         }
     }
 
     /// Learns the source and decides where a frame from `ingress` goes.
     pub fn forward(&mut self, now: Instant, ingress: u16, dst: &Mac, src: &Mac) -> Forward {
         if src[0] & 1 == 0 {
-            self.table.insert(mac_key(src), (ingress, now));
+            self.table.learn(mac_key(src), ingress, now);
         }
         if dst[0] & 1 == 1 {
             return Forward::Flood;
         }
-        match self.table.get(&mac_key(dst)) {
-            Some(&(port, seen)) if now.saturating_duration_since(seen) < self.config.mac_aging => {
+        match self.table.get(mac_key(dst)) {
+            Some((port, seen)) if now.saturating_duration_since(seen) < self.config.mac_aging => {
                 if port == ingress {
                     Forward::Filter
                 } else {
@@ -398,5 +439,28 @@ mod tests {
             s.forward(Instant::from_secs(301), 1, &a, &b),
             Forward::Flood
         ));
+    }
+
+    /// The table answers as a plain map does, before and after it outgrows the short vector.
+    #[test]
+    fn mac_table_is_a_map_on_both_sides_of_its_size_switch() {
+        let mut table = MacTable::Small(Vec::new());
+        let mut model = std::collections::BTreeMap::new();
+        for i in 0..3 * SMALL_TABLE as u64 {
+            for step in 0..4u64 {
+                let mac = (i * 7 + step * 13) % (2 * SMALL_TABLE as u64 + 5);
+                let (port, now) = ((i + step) as u16 % 5, Instant::from_nanos(i * 10 + step));
+                table.learn(mac, port, now);
+                model.insert(mac, (port, now));
+            }
+            for mac in 0..3 * SMALL_TABLE as u64 {
+                assert_eq!(
+                    table.get(mac),
+                    model.get(&mac).copied(),
+                    "mac {mac} after {i}"
+                );
+            }
+        }
+        assert!(matches!(table, MacTable::Large(_)));
     }
 }
