@@ -372,6 +372,16 @@ impl Node for Director {
     }
 
     fn handle_timeout(&mut self, now: Instant) {
+        // Most wake-ups are connection expiries. When keepalived's cached deadline and the
+        // stack's are both later, nothing else is due and IPVS (which sends nothing) is all
+        // there is to run.
+        if let Some(keepalived) = self.keepalived_at
+            && keepalived.is_none_or(|at| at > now)
+            && self.stack.poll_timeout().is_none_or(|at| at > now)
+        {
+            self.ipvs.handle_timeout(now);
+            return;
+        }
         self.keepalived_at = None;
         self.stack.handle_timeout(now);
         self.ipvs.handle_timeout(now);
