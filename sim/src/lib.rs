@@ -4,6 +4,7 @@
 //! One seed drives all randomness; the same topology, fault schedule and seed give a
 //! byte-identical event log and pcap.
 
+pub mod event_log;
 pub mod fault;
 pub mod hosts;
 pub mod lan;

@@ -7,6 +7,7 @@
 //! Frames are captured once, when a host puts them on its link (as `tcpdump` on the bridge would
 //! see them), with nanosecond timestamps of simulated time.
 
+use crate::event_log;
 use lvs_model::event::Record;
 use lvs_model::time::Instant;
 use pcap_file::DataLink;
@@ -134,7 +135,7 @@ impl Trace {
         // writes a few bytes per call, far too little to hash each piece on its own.
         let mut staged = Vec::with_capacity(STAGE + 4096);
         for r in records {
-            write_event(r, &mut staged).expect("writing to a Vec");
+            event_log::write_line(r, &mut staged);
             if staged.len() >= STAGE {
                 h.update(&staged);
                 staged.clear();
@@ -164,18 +165,17 @@ impl Trace {
     }
 }
 
-/// Writes records as JSON Lines, one object per line.
+/// Writes records as JSON Lines, one object per line (see [`event_log`]), in 64 KiB writes.
 pub fn write_events(records: &[Record], out: &mut impl Write) -> std::io::Result<()> {
+    let mut staged = Vec::with_capacity(STAGE + 4096);
     for r in records {
-        write_event(r, out)?;
+        event_log::write_line(r, &mut staged);
+        if staged.len() >= STAGE {
+            out.write_all(&staged)?;
+            staged.clear();
+        }
     }
-    Ok(())
-}
-
-/// One line of the event log.
-fn write_event(record: &Record, out: &mut impl Write) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *out, record)?;
-    out.write_all(b"\n")
+    out.write_all(&staged)
 }
 
 fn hex(bytes: &[u8]) -> String {
