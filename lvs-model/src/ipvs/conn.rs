@@ -162,18 +162,71 @@ pub enum StateTable {
 
 /// `set_tcp_state`'s lookup: the next state, or CLOSE for a packet with none of the flags.
 pub fn tcp_next_state(table: StateTable, flags: TcpFlags, current: TcpState) -> TcpState {
-    let row = if flags.rst {
-        3
-    } else if flags.syn {
-        0
-    } else if flags.fin {
-        1
-    } else if flags.ack {
-        2
-    } else {
-        return TcpState::Close;
-    };
-    TCP_STATES[table as usize][row][current as usize]
+    next_state_in_row(table, flags.row(), current)
+}
+
+/// The state-table row a TCP header's flag byte selects (RST over SYN over FIN over ACK),
+/// or [`NO_ROW`]: indexed by the byte's FIN, SYN, RST and ACK bits (mask [`ROW_BITS`]), so the
+/// per-packet path makes no decision chain of its own.
+const TCP_ROW: [u8; 32] = {
+    let mut t = [NO_ROW; 32];
+    let mut i = 0;
+    while i < 32 {
+        t[i] = if i & 0x04 != 0 {
+            3
+        } else if i & 0x02 != 0 {
+            0
+        } else if i & 0x01 != 0 {
+            1
+        } else if i & 0x10 != 0 {
+            2
+        } else {
+            NO_ROW
+        };
+        i += 1;
+    }
+    t
+};
+
+/// The flag bits [`TCP_ROW`] is indexed by: FIN, SYN, RST and ACK.
+pub(crate) const ROW_BITS: u8 = 0x17;
+/// No flag the state tables look at: the next state is CLOSE.
+pub(crate) const NO_ROW: u8 = 4;
+
+/// The row for a TCP flag byte (only [`ROW_BITS`] matter).
+#[inline(always)]
+pub(crate) fn tcp_row(flag_byte: u8) -> u8 {
+    TCP_ROW[(flag_byte & ROW_BITS) as usize]
+}
+
+/// [`tcp_next_state`] for a row from [`tcp_row`].
+#[inline(always)]
+fn next_state_in_row(table: StateTable, row: u8, current: TcpState) -> TcpState {
+    match TCP_STATES[table as usize].get(row as usize) {
+        Some(r) => r[current as usize],
+        None => TcpState::Close,
+    }
+}
+
+impl TcpFlags {
+    /// The flag byte of a TCP header with these flags.
+    pub(crate) fn bits(self) -> u8 {
+        self.fin as u8 | (self.syn as u8) << 1 | (self.rst as u8) << 2 | (self.ack as u8) << 4
+    }
+    /// The flags of a flag byte.
+    #[cfg(test)]
+    pub(crate) fn from_bits(b: u8) -> TcpFlags {
+        TcpFlags {
+            fin: b & 0x01 != 0,
+            syn: b & 0x02 != 0,
+            rst: b & 0x04 != 0,
+            ack: b & 0x10 != 0,
+        }
+    }
+    /// The state-table row these flags select.
+    fn row(self) -> u8 {
+        tcp_row(self.bits())
+    }
 }
 
 /// Timeouts per TCP state and for UDP (`ipvsadm --set` changes three of them).
@@ -326,7 +379,7 @@ type Index = HashTable<(u32, u32)>;
 const OUT_TAG: u32 = 1 << 31;
 
 /// A key's 32-bit hash (the high half of the 64-bit one, whose bits are all mixed).
-#[inline]
+#[inline(always)]
 fn hash_key(k: u128) -> u32 {
     let mut h = KeyHasher::default();
     h.write_u128(k);
@@ -343,7 +396,7 @@ fn spread(h: u32) -> u64 {
 
 /// The key an index element stands for; `u128::MAX` (no key has kind bits 0xffff) if the
 /// element were stale, which the table never lets happen.
-#[inline]
+#[inline(always)]
 fn element_key(slots: &[Option<Conn>], e: u32) -> u128 {
     match slots.get((e & !OUT_TAG) as usize) {
         Some(Some(c)) if e & OUT_TAG != 0 => c.out_key().unwrap_or(u128::MAX),
@@ -377,8 +430,24 @@ struct Timers {
 }
 
 impl Timers {
-    #[inline]
+    /// Arm a timer for `slot` at `at`, which is `timeout` after the packet that armed it.
+    /// The common case — the same timeout as the last arm, not before that queue's back —
+    /// inline; the rest in [`Timers::arm_elsewhere`].
+    #[inline(always)]
     fn arm(&mut self, at: Instant, timeout: Duration, slot: u32) {
+        if let Some((d, q)) = self.queues.get_mut(self.last)
+            && *d == timeout
+            && q.back().is_none_or(|&back| back <= (at, slot))
+        {
+            self.len += 1;
+            q.push_back((at, slot));
+            return;
+        }
+        self.arm_elsewhere(at, timeout, slot);
+    }
+
+    #[inline(never)]
+    fn arm_elsewhere(&mut self, at: Instant, timeout: Duration, slot: u32) {
         self.len += 1;
         let i = match self.queues.get(self.last) {
             Some((d, _)) if *d == timeout => self.last,
@@ -512,7 +581,7 @@ impl ConnTable {
             .filter_map(|(i, s)| s.as_ref().map(|c| (ConnId(i as u32), c)))
     }
 
-    #[inline]
+    #[inline(always)]
     fn find(&self, k: u128) -> Option<ConnId> {
         let slots = &self.slots;
         let h = hash_key(k);
@@ -556,7 +625,7 @@ impl ConnTable {
     }
 
     /// Client → VIP lookup (`ip_vs_conn_in_get`).
-    #[inline]
+    #[inline(always)]
     pub fn lookup_in(
         &self,
         proto: ConnProto,
@@ -565,7 +634,24 @@ impl ConnTable {
         vaddr: Ipv4Addr,
         vport: u16,
     ) -> Option<ConnId> {
-        self.find(key(KeyKind::In, proto, caddr, cport, vaddr, vport))
+        let h = hash_key(key(KeyKind::In, proto, caddr, cport, vaddr, vport));
+        let slots = &self.slots;
+        // `element_key(slots, e) == k` for an in key, compared field by field: an out-key
+        // element or a template never matches.
+        let is = |e: u32| {
+            e & OUT_TAG == 0
+                && matches!(slots.get(e as usize), Some(Some(c))
+                    if c.caddr == caddr && c.vaddr == vaddr && c.cport == cport
+                        && c.vport == vport && c.protocol == proto && !c.template)
+        };
+        // As in `find`: stored hashes in the probe, the entry checked here.
+        let &(e, _) = self.index.find(spread(h), |&(_, eh)| eh == h)?;
+        if is(e) {
+            return Some(ConnId(e));
+        }
+        self.index
+            .find(spread(h), |&(e, eh)| eh == h && is(e))
+            .map(|&(e, _)| ConnId(e))
     }
 
     /// RS → client lookup for NAT replies (`ip_vs_conn_out_get`).
@@ -619,7 +705,11 @@ impl ConnTable {
             timer_at: Instant::MAX,
         };
         let (ki, ko) = (conn.in_key(), conn.out_key());
-        let slot = match self.free.pop_first() {
+        // (`is_empty` first: popping an empty B-tree set costs more than the test.)
+        let slot = match (!self.free.is_empty())
+            .then(|| self.free.pop_first())
+            .flatten()
+        {
             Some(i) => {
                 self.slots[i as usize] = Some(conn);
                 i
@@ -630,7 +720,12 @@ impl ConnTable {
             }
         };
         let id = ConnId(slot);
-        self.index_insert(ki, slot);
+        // No entry has this in key: the caller looked it up and found none, or took the one
+        // it found out of the index (`expire_now`, `unhash`).
+        debug_assert!(self.find(ki).is_none(), "in key already indexed");
+        let h = hash_key(ki);
+        self.index
+            .insert_unique(spread(h), (slot, h), |&(_, eh)| spread(eh));
         if let Some(k) = ko {
             self.index_insert(k, slot | OUT_TAG);
         }
@@ -667,7 +762,7 @@ impl ConnTable {
 
     /// Apply a packet to an entry with `f` (`ip_vs_set_state`) and re-arm its timer to
     /// `now + timeout` (`ip_vs_conn_put`) in one visit; `None` if `id` is free.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn touch<R>(
         &mut self,
         id: ConnId,
@@ -682,6 +777,28 @@ impl ConnTable {
             self.timers.arm(c.expires, c.timeout, id.0);
         }
         Some(r)
+    }
+
+    /// [`ConnTable::touch`] for an inbound packet with state-table row `row` (see
+    /// [`set_state`]): the forwarding path's visit, written without a closure so that it
+    /// inlines whole. Returns the entry's dest, method, address and port.
+    #[inline(always)]
+    pub(crate) fn touch_in(
+        &mut self,
+        id: ConnId,
+        now: Instant,
+        row: u8,
+        timeouts: &Timeouts,
+        dests: &mut DestTable,
+    ) -> Option<(DestId, ForwardMethod, Ipv4Addr, u16)> {
+        let c = self.slots.get_mut(id.0 as usize)?.as_mut()?;
+        set_state(c, Direction::Input, row, timeouts, dests);
+        c.expires = now + c.timeout;
+        if c.expires < c.timer_at {
+            c.timer_at = c.expires;
+            self.timers.arm(c.expires, c.timeout, id.0);
+        }
+        Some((c.dest, c.forward, c.daddr, c.dport))
     }
 
     /// Remove an entry entirely; the caller unbinds it from its dest and template first.
@@ -751,6 +868,7 @@ impl ConnTable {
 }
 
 /// `ip_vs_bind_dest`: count a new entry on its dest.
+#[inline]
 pub(crate) fn bind(c: &Conn, dests: &mut DestTable) {
     let mut d = dests.get_mut(c.dest);
     if c.template {
@@ -777,12 +895,13 @@ pub(crate) fn unbind(c: &Conn, dests: &mut DestTable) {
 }
 
 /// `set_tcp_state` / `udp_state_transition`: move the entry and set its timeout; an entry
-/// becomes active on entering ESTABLISHED and inactive on leaving it.
-#[inline]
+/// becomes active on entering ESTABLISHED and inactive on leaving it. `row` is the packet's
+/// [`tcp_row`] (unused for UDP).
+#[inline(always)]
 pub(crate) fn set_state(
     c: &mut Conn,
     dir: Direction,
-    flags: TcpFlags,
+    row: u8,
     timeouts: &Timeouts,
     dests: &mut DestTable,
 ) {
@@ -799,7 +918,7 @@ pub(crate) fn set_state(
                     table = StateTable::InputOnly;
                 }
             }
-            let new = tcp_next_state(table, flags, c.state);
+            let new = next_state_in_row(table, row, c.state);
             // The dest is borrowed (and its scheduling record refreshed) only when a counter
             // moves.
             if new != c.state && c.inactive == (new == TcpState::Established) {
@@ -864,6 +983,32 @@ mod tests {
         ];
         for &(t, fl, from, to) in cases {
             assert_eq!(tcp_next_state(t, f(fl), from), to, "{t:?} {fl} {from:?}");
+        }
+    }
+
+    #[test]
+    fn row_lookup_matches_the_decision_chain() {
+        // RST over SYN over FIN over ACK; none of them: CLOSE whatever the state.
+        for b in 0..=255u8 {
+            let fl = TcpFlags::from_bits(b);
+            let want = if fl.rst {
+                3
+            } else if fl.syn {
+                0
+            } else if fl.fin {
+                1
+            } else if fl.ack {
+                2
+            } else {
+                NO_ROW
+            };
+            assert_eq!(tcp_row(b), want, "flag byte {b:#04x}");
+            assert_eq!(fl.row(), want);
+        }
+        for t in [StateTable::Input, StateTable::Output, StateTable::InputOnly] {
+            for st in TcpState::ALL {
+                assert_eq!(tcp_next_state(t, TcpFlags::default(), st), Close);
+            }
         }
     }
 
