@@ -310,16 +310,65 @@ pub struct Conn {
     pub inactive: bool,
     /// No server→client packet seen yet and none expected (DR/TUN): INPUT_ONLY table.
     pub no_output: bool,
-    /// The template this connection was made through.
-    pub control: Option<ConnId>,
+    /// The template this connection was made through ([`Conn::control`]): its slot, or
+    /// [`NO_CONTROL`]. A bare slot number and the timeout in ns keep an entry at 64 bytes.
+    control_slot: u32,
     /// Live connections made through this template.
     pub n_control: u32,
-    /// What the next packet (or timer) re-arms the entry with.
-    pub timeout: Duration,
+    /// What the next packet (or timer) re-arms the entry with, in ns ([`Conn::timeout`]).
+    timeout_ns: u64,
     pub expires: Instant,
     /// Findable by lookups; an invalidated template stays until it expires, unhashed.
     pub hashed: bool,
     timer_at: Instant,
+}
+
+/// [`Conn::control_slot`] of an entry made through no template (slots stay below 2^31, see
+/// [`OUT_TAG`]).
+const NO_CONTROL: u32 = u32::MAX;
+
+/// `d` in ns, saturating (a deadline that far out is [`Instant::MAX`] either way).
+#[inline]
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// `now + ns`, saturating: what `now + Duration::from_nanos(ns)` gives.
+#[inline(always)]
+fn after(now: Instant, ns: u64) -> Instant {
+    Instant::from_nanos(now.as_nanos().saturating_add(ns))
+}
+
+/// [`Timeouts`] in ns, as entries store them; the owner ([`Ipvs`](super::Ipvs)) keeps one
+/// beside its `Timeouts` and passes it to [`set_state`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimeoutsNs {
+    tcp: [u64; 11],
+    udp: u64,
+}
+
+impl From<&Timeouts> for TimeoutsNs {
+    fn from(t: &Timeouts) -> Self {
+        TimeoutsNs {
+            tcp: t.tcp.map(nanos),
+            udp: nanos(t.udp),
+        }
+    }
+}
+
+impl Conn {
+    /// The template this connection was made through.
+    #[inline]
+    pub fn control(&self) -> Option<ConnId> {
+        (self.control_slot != NO_CONTROL).then_some(ConnId(self.control_slot))
+    }
+    pub(crate) fn set_control(&mut self, template: ConnId) {
+        self.control_slot = template.0;
+    }
+    /// What the next packet (or timer) re-arms the entry with.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_nanos(self.timeout_ns)
+    }
 }
 
 /// Key kinds sharing the index.
@@ -421,8 +470,8 @@ pub struct ConnTable {
 /// queue's order goes to an ordered set instead. Stale entries are skipped by the caller.
 #[derive(Clone, Debug, Default)]
 struct Timers {
-    /// One queue per timeout value, in ascending timeout order.
-    queues: Vec<(Duration, VecDeque<(Instant, u32)>)>,
+    /// One queue per timeout value (ns), in ascending timeout order.
+    queues: Vec<(u64, VecDeque<(Instant, u32)>)>,
     /// The queue the last timer went to: most arms repeat the timeout of the one before.
     last: usize,
     overflow: BTreeSet<(Instant, u32)>,
@@ -434,7 +483,7 @@ impl Timers {
     /// The common case — the same timeout as the last arm, not before that queue's back —
     /// inline; the rest in [`Timers::arm_elsewhere`].
     #[inline(always)]
-    fn arm(&mut self, at: Instant, timeout: Duration, slot: u32) {
+    fn arm(&mut self, at: Instant, timeout: u64, slot: u32) {
         if let Some((d, q)) = self.queues.get_mut(self.last)
             && *d == timeout
             && q.back().is_none_or(|&back| back <= (at, slot))
@@ -447,7 +496,7 @@ impl Timers {
     }
 
     #[inline(never)]
-    fn arm_elsewhere(&mut self, at: Instant, timeout: Duration, slot: u32) {
+    fn arm_elsewhere(&mut self, at: Instant, timeout: u64, slot: u32) {
         self.len += 1;
         let i = match self.queues.get(self.last) {
             Some((d, _)) if *d == timeout => self.last,
@@ -682,7 +731,8 @@ impl ConnTable {
     /// that follows every insertion (after the first state transition has set the real
     /// timeout). The caller binds it to its dest.
     pub(crate) fn insert(&mut self, now: Instant, n: NewConn) -> ConnId {
-        let expires = now + n.timeout;
+        let timeout_ns = nanos(n.timeout);
+        let expires = after(now, timeout_ns);
         let conn = Conn {
             protocol: n.protocol,
             caddr: n.caddr,
@@ -697,9 +747,9 @@ impl ConnTable {
             template: n.template,
             inactive: true,
             no_output: n.forward != ForwardMethod::Masquerade,
-            control: None,
+            control_slot: NO_CONTROL,
             n_control: 0,
-            timeout: n.timeout,
+            timeout_ns,
             expires,
             hashed: true,
             timer_at: Instant::MAX,
@@ -753,10 +803,10 @@ impl ConnTable {
         let Some(c) = self.slots.get_mut(id.0 as usize).and_then(|s| s.as_mut()) else {
             return;
         };
-        c.expires = now + c.timeout;
+        c.expires = after(now, c.timeout_ns);
         if c.expires < c.timer_at {
             c.timer_at = c.expires;
-            self.timers.arm(c.expires, c.timeout, id.0);
+            self.timers.arm(c.expires, c.timeout_ns, id.0);
         }
     }
 
@@ -771,10 +821,10 @@ impl ConnTable {
     ) -> Option<R> {
         let c = self.slots.get_mut(id.0 as usize)?.as_mut()?;
         let r = f(c);
-        c.expires = now + c.timeout;
+        c.expires = after(now, c.timeout_ns);
         if c.expires < c.timer_at {
             c.timer_at = c.expires;
-            self.timers.arm(c.expires, c.timeout, id.0);
+            self.timers.arm(c.expires, c.timeout_ns, id.0);
         }
         Some(r)
     }
@@ -788,15 +838,15 @@ impl ConnTable {
         id: ConnId,
         now: Instant,
         row: u8,
-        timeouts: &Timeouts,
+        timeouts: &TimeoutsNs,
         dests: &mut DestTable,
     ) -> Option<(DestId, ForwardMethod, Ipv4Addr, u16)> {
         let c = self.slots.get_mut(id.0 as usize)?.as_mut()?;
         set_state(c, Direction::Input, row, timeouts, dests);
-        c.expires = now + c.timeout;
+        c.expires = after(now, c.timeout_ns);
         if c.expires < c.timer_at {
             c.timer_at = c.expires;
-            self.timers.arm(c.expires, c.timeout, id.0);
+            self.timers.arm(c.expires, c.timeout_ns, id.0);
         }
         Some((c.dest, c.forward, c.daddr, c.dport))
     }
@@ -835,7 +885,7 @@ impl ConnTable {
             }
             if c.expires > now {
                 c.timer_at = c.expires;
-                self.timers.arm(c.expires, c.timeout, slot);
+                self.timers.arm(c.expires, c.timeout_ns, slot);
                 continue;
             }
             return Some((ConnId(slot), t));
@@ -847,10 +897,10 @@ impl ConnTable {
     /// connections).
     pub(crate) fn extend(&mut self, id: ConnId, now: Instant, timeout: Duration) {
         if let Some(c) = self.slots.get_mut(id.0 as usize).and_then(|s| s.as_mut()) {
-            c.timeout = timeout;
-            c.expires = now + timeout;
+            c.timeout_ns = nanos(timeout);
+            c.expires = after(now, c.timeout_ns);
             c.timer_at = c.expires;
-            self.timers.arm(c.expires, timeout, id.0);
+            self.timers.arm(c.expires, c.timeout_ns, id.0);
         }
     }
 
@@ -902,7 +952,7 @@ pub(crate) fn set_state(
     c: &mut Conn,
     dir: Direction,
     row: u8,
-    timeouts: &Timeouts,
+    timeouts: &TimeoutsNs,
     dests: &mut DestTable,
 ) {
     match c.protocol {
@@ -934,9 +984,9 @@ pub(crate) fn set_state(
                 }
             }
             c.state = new;
-            c.timeout = timeouts.tcp_state(new);
+            c.timeout_ns = timeouts.tcp[new as usize];
         }
-        ConnProto::Udp => c.timeout = timeouts.udp,
+        ConnProto::Udp => c.timeout_ns = timeouts.udp,
         ConnProto::Ip => {}
     }
 }
@@ -984,6 +1034,12 @@ mod tests {
         for &(t, fl, from, to) in cases {
             assert_eq!(tcp_next_state(t, f(fl), from), to, "{t:?} {fl} {from:?}");
         }
+    }
+
+    #[test]
+    fn an_entry_is_64_bytes() {
+        // One cache line per entry; 1 M entries' slots take 64 MB.
+        assert_eq!(std::mem::size_of::<Option<Conn>>(), 64);
     }
 
     #[test]

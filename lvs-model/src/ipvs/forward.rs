@@ -617,7 +617,7 @@ impl Ipvs {
         }
         let (dest_id, forward, daddr, dport) =
             self.conns
-                .touch_in(id, now, p.row(), &self.timeouts, &mut self.dests)?;
+                .touch_in(id, now, p.row(), &self.timeouts_ns, &mut self.dests)?;
         self.count_in(now, dest_id, p.len());
         Some(Xmit {
             len: p.total_len,
@@ -664,7 +664,7 @@ impl Ipvs {
         // ip_vs_in_stats, ip_vs_set_state, packet_xmit, ip_vs_conn_put. The timer is re-armed
         // with the state change, before the checks of packet_xmit: those touch no entry, so
         // the order is the kernel's in effect.
-        let (timeouts, dests) = (&self.timeouts, &mut self.dests);
+        let (timeouts, dests) = (&self.timeouts_ns, &mut self.dests);
         let Some((dest_id, forward, daddr, dport)) = self.conns.touch(id, now, |c| {
             conn::set_state(c, Direction::Input, p.row(), timeouts, dests);
             (c.dest, c.forward, c.daddr, c.dport)
@@ -702,7 +702,7 @@ impl Ipvs {
             let resched = if self.sysctl.expire_nodest_conn && weight0 {
                 true
             } else {
-                c.control.is_none()
+                c.control().is_none()
                     && (matches!(c.state, TcpState::TimeWait | TcpState::Close)
                         || (self.sysctl.conn_reuse_mode & 2 != 0
                             && c.state == TcpState::FinWait
@@ -781,6 +781,7 @@ impl Ipvs {
         self.mark_stats_dirty(now);
     }
 
+    #[inline]
     fn count_conn(&mut self, now: Instant, dest: DestId, sid: ServiceId) {
         self.dests.stats_mut(dest).0.conns += 1;
         if let Some(Some(svc)) = self.services.get_mut(sid.0 as usize) {
@@ -791,6 +792,7 @@ impl Ipvs {
     }
 
     /// `ip_vs_service_find`: fwmark, then protocol/address/port, then the port-0 service.
+    #[inline]
     fn find_service(
         &self,
         fwmark: u32,
@@ -927,7 +929,7 @@ impl Ipvs {
         }
         if let Some(t) = template {
             if let Some(c) = self.conns.get_mut(id) {
-                c.control = Some(t);
+                c.set_control(t);
             }
             if let Some(tc) = self.conns.get_mut(t) {
                 tc.n_control += 1;
@@ -1122,7 +1124,7 @@ impl Ipvs {
             }
             return Err(self.drop(DropReason::NeedsFragmentation));
         }
-        let (timeouts, dests) = (&self.timeouts, &mut self.dests);
+        let (timeouts, dests) = (&self.timeouts_ns, &mut self.dests);
         let Some((dest_id, vaddr, vport)) = self.conns.touch(id, now, |c| {
             conn::set_state(c, Direction::Output, p.row(), timeouts, dests);
             (c.dest, c.vaddr, c.vport)
