@@ -162,18 +162,71 @@ pub enum StateTable {
 
 /// `set_tcp_state`'s lookup: the next state, or CLOSE for a packet with none of the flags.
 pub fn tcp_next_state(table: StateTable, flags: TcpFlags, current: TcpState) -> TcpState {
-    let row = if flags.rst {
-        3
-    } else if flags.syn {
-        0
-    } else if flags.fin {
-        1
-    } else if flags.ack {
-        2
-    } else {
-        return TcpState::Close;
-    };
-    TCP_STATES[table as usize][row][current as usize]
+    next_state_in_row(table, flags.row(), current)
+}
+
+/// The state-table row a TCP header's flag byte selects (RST over SYN over FIN over ACK),
+/// or [`NO_ROW`]: indexed by the byte's FIN, SYN, RST and ACK bits (mask [`ROW_BITS`]), so the
+/// per-packet path makes no decision chain of its own.
+const TCP_ROW: [u8; 32] = {
+    let mut t = [NO_ROW; 32];
+    let mut i = 0;
+    while i < 32 {
+        t[i] = if i & 0x04 != 0 {
+            3
+        } else if i & 0x02 != 0 {
+            0
+        } else if i & 0x01 != 0 {
+            1
+        } else if i & 0x10 != 0 {
+            2
+        } else {
+            NO_ROW
+        };
+        i += 1;
+    }
+    t
+};
+
+/// The flag bits [`TCP_ROW`] is indexed by: FIN, SYN, RST and ACK.
+pub(crate) const ROW_BITS: u8 = 0x17;
+/// No flag the state tables look at: the next state is CLOSE.
+pub(crate) const NO_ROW: u8 = 4;
+
+/// The row for a TCP flag byte (only [`ROW_BITS`] matter).
+#[inline(always)]
+pub(crate) fn tcp_row(flag_byte: u8) -> u8 {
+    TCP_ROW[(flag_byte & ROW_BITS) as usize]
+}
+
+/// [`tcp_next_state`] for a row from [`tcp_row`].
+#[inline(always)]
+fn next_state_in_row(table: StateTable, row: u8, current: TcpState) -> TcpState {
+    match TCP_STATES[table as usize].get(row as usize) {
+        Some(r) => r[current as usize],
+        None => TcpState::Close,
+    }
+}
+
+impl TcpFlags {
+    /// The flag byte of a TCP header with these flags.
+    pub(crate) fn bits(self) -> u8 {
+        self.fin as u8 | (self.syn as u8) << 1 | (self.rst as u8) << 2 | (self.ack as u8) << 4
+    }
+    /// The flags of a flag byte.
+    #[cfg(test)]
+    pub(crate) fn from_bits(b: u8) -> TcpFlags {
+        TcpFlags {
+            fin: b & 0x01 != 0,
+            syn: b & 0x02 != 0,
+            rst: b & 0x04 != 0,
+            ack: b & 0x10 != 0,
+        }
+    }
+    /// The state-table row these flags select.
+    fn row(self) -> u8 {
+        tcp_row(self.bits())
+    }
 }
 
 /// Timeouts per TCP state and for UDP (`ipvsadm --set` changes three of them).
@@ -257,16 +310,65 @@ pub struct Conn {
     pub inactive: bool,
     /// No server→client packet seen yet and none expected (DR/TUN): INPUT_ONLY table.
     pub no_output: bool,
-    /// The template this connection was made through.
-    pub control: Option<ConnId>,
+    /// The template this connection was made through ([`Conn::control`]): its slot, or
+    /// [`NO_CONTROL`]. A bare slot number and the timeout in ns keep an entry at 64 bytes.
+    control_slot: u32,
     /// Live connections made through this template.
     pub n_control: u32,
-    /// What the next packet (or timer) re-arms the entry with.
-    pub timeout: Duration,
+    /// What the next packet (or timer) re-arms the entry with, in ns ([`Conn::timeout`]).
+    timeout_ns: u64,
     pub expires: Instant,
     /// Findable by lookups; an invalidated template stays until it expires, unhashed.
     pub hashed: bool,
     timer_at: Instant,
+}
+
+/// [`Conn::control_slot`] of an entry made through no template (slots stay below 2^31, see
+/// [`OUT_TAG`]).
+const NO_CONTROL: u32 = u32::MAX;
+
+/// `d` in ns, saturating (a deadline that far out is [`Instant::MAX`] either way).
+#[inline]
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// `now + ns`, saturating: what `now + Duration::from_nanos(ns)` gives.
+#[inline(always)]
+fn after(now: Instant, ns: u64) -> Instant {
+    Instant::from_nanos(now.as_nanos().saturating_add(ns))
+}
+
+/// [`Timeouts`] in ns, as entries store them; the owner ([`Ipvs`](super::Ipvs)) keeps one
+/// beside its `Timeouts` and passes it to [`set_state`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimeoutsNs {
+    tcp: [u64; 11],
+    udp: u64,
+}
+
+impl From<&Timeouts> for TimeoutsNs {
+    fn from(t: &Timeouts) -> Self {
+        TimeoutsNs {
+            tcp: t.tcp.map(nanos),
+            udp: nanos(t.udp),
+        }
+    }
+}
+
+impl Conn {
+    /// The template this connection was made through.
+    #[inline]
+    pub fn control(&self) -> Option<ConnId> {
+        (self.control_slot != NO_CONTROL).then_some(ConnId(self.control_slot))
+    }
+    pub(crate) fn set_control(&mut self, template: ConnId) {
+        self.control_slot = template.0;
+    }
+    /// What the next packet (or timer) re-arms the entry with.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_nanos(self.timeout_ns)
+    }
 }
 
 /// Key kinds sharing the index.
@@ -326,7 +428,7 @@ type Index = HashTable<(u32, u32)>;
 const OUT_TAG: u32 = 1 << 31;
 
 /// A key's 32-bit hash (the high half of the 64-bit one, whose bits are all mixed).
-#[inline]
+#[inline(always)]
 fn hash_key(k: u128) -> u32 {
     let mut h = KeyHasher::default();
     h.write_u128(k);
@@ -343,7 +445,7 @@ fn spread(h: u32) -> u64 {
 
 /// The key an index element stands for; `u128::MAX` (no key has kind bits 0xffff) if the
 /// element were stale, which the table never lets happen.
-#[inline]
+#[inline(always)]
 fn element_key(slots: &[Option<Conn>], e: u32) -> u128 {
     match slots.get((e & !OUT_TAG) as usize) {
         Some(Some(c)) if e & OUT_TAG != 0 => c.out_key().unwrap_or(u128::MAX),
@@ -368,8 +470,8 @@ pub struct ConnTable {
 /// queue's order goes to an ordered set instead. Stale entries are skipped by the caller.
 #[derive(Clone, Debug, Default)]
 struct Timers {
-    /// One queue per timeout value, in ascending timeout order.
-    queues: Vec<(Duration, VecDeque<(Instant, u32)>)>,
+    /// One queue per timeout value (ns), in ascending timeout order.
+    queues: Vec<(u64, VecDeque<(Instant, u32)>)>,
     /// The queue the last timer went to: most arms repeat the timeout of the one before.
     last: usize,
     overflow: BTreeSet<(Instant, u32)>,
@@ -377,8 +479,24 @@ struct Timers {
 }
 
 impl Timers {
-    #[inline]
-    fn arm(&mut self, at: Instant, timeout: Duration, slot: u32) {
+    /// Arm a timer for `slot` at `at`, which is `timeout` after the packet that armed it.
+    /// The common case — the same timeout as the last arm, not before that queue's back —
+    /// inline; the rest in [`Timers::arm_elsewhere`].
+    #[inline(always)]
+    fn arm(&mut self, at: Instant, timeout: u64, slot: u32) {
+        if let Some((d, q)) = self.queues.get_mut(self.last)
+            && *d == timeout
+            && q.back().is_none_or(|&back| back <= (at, slot))
+        {
+            self.len += 1;
+            q.push_back((at, slot));
+            return;
+        }
+        self.arm_elsewhere(at, timeout, slot);
+    }
+
+    #[inline(never)]
+    fn arm_elsewhere(&mut self, at: Instant, timeout: u64, slot: u32) {
         self.len += 1;
         let i = match self.queues.get(self.last) {
             Some((d, _)) if *d == timeout => self.last,
@@ -512,7 +630,7 @@ impl ConnTable {
             .filter_map(|(i, s)| s.as_ref().map(|c| (ConnId(i as u32), c)))
     }
 
-    #[inline]
+    #[inline(always)]
     fn find(&self, k: u128) -> Option<ConnId> {
         let slots = &self.slots;
         let h = hash_key(k);
@@ -556,7 +674,7 @@ impl ConnTable {
     }
 
     /// Client → VIP lookup (`ip_vs_conn_in_get`).
-    #[inline]
+    #[inline(always)]
     pub fn lookup_in(
         &self,
         proto: ConnProto,
@@ -565,7 +683,24 @@ impl ConnTable {
         vaddr: Ipv4Addr,
         vport: u16,
     ) -> Option<ConnId> {
-        self.find(key(KeyKind::In, proto, caddr, cport, vaddr, vport))
+        let h = hash_key(key(KeyKind::In, proto, caddr, cport, vaddr, vport));
+        let slots = &self.slots;
+        // `element_key(slots, e) == k` for an in key, compared field by field: an out-key
+        // element or a template never matches.
+        let is = |e: u32| {
+            e & OUT_TAG == 0
+                && matches!(slots.get(e as usize), Some(Some(c))
+                    if c.caddr == caddr && c.vaddr == vaddr && c.cport == cport
+                        && c.vport == vport && c.protocol == proto && !c.template)
+        };
+        // As in `find`: stored hashes in the probe, the entry checked here.
+        let &(e, _) = self.index.find(spread(h), |&(_, eh)| eh == h)?;
+        if is(e) {
+            return Some(ConnId(e));
+        }
+        self.index
+            .find(spread(h), |&(e, eh)| eh == h && is(e))
+            .map(|&(e, _)| ConnId(e))
     }
 
     /// RS → client lookup for NAT replies (`ip_vs_conn_out_get`).
@@ -596,7 +731,8 @@ impl ConnTable {
     /// that follows every insertion (after the first state transition has set the real
     /// timeout). The caller binds it to its dest.
     pub(crate) fn insert(&mut self, now: Instant, n: NewConn) -> ConnId {
-        let expires = now + n.timeout;
+        let timeout_ns = nanos(n.timeout);
+        let expires = after(now, timeout_ns);
         let conn = Conn {
             protocol: n.protocol,
             caddr: n.caddr,
@@ -611,15 +747,19 @@ impl ConnTable {
             template: n.template,
             inactive: true,
             no_output: n.forward != ForwardMethod::Masquerade,
-            control: None,
+            control_slot: NO_CONTROL,
             n_control: 0,
-            timeout: n.timeout,
+            timeout_ns,
             expires,
             hashed: true,
             timer_at: Instant::MAX,
         };
         let (ki, ko) = (conn.in_key(), conn.out_key());
-        let slot = match self.free.pop_first() {
+        // (`is_empty` first: popping an empty B-tree set costs more than the test.)
+        let slot = match (!self.free.is_empty())
+            .then(|| self.free.pop_first())
+            .flatten()
+        {
             Some(i) => {
                 self.slots[i as usize] = Some(conn);
                 i
@@ -630,7 +770,12 @@ impl ConnTable {
             }
         };
         let id = ConnId(slot);
-        self.index_insert(ki, slot);
+        // No entry has this in key: the caller looked it up and found none, or took the one
+        // it found out of the index (`expire_now`, `unhash`).
+        debug_assert!(self.find(ki).is_none(), "in key already indexed");
+        let h = hash_key(ki);
+        self.index
+            .insert_unique(spread(h), (slot, h), |&(_, eh)| spread(eh));
         if let Some(k) = ko {
             self.index_insert(k, slot | OUT_TAG);
         }
@@ -658,16 +803,16 @@ impl ConnTable {
         let Some(c) = self.slots.get_mut(id.0 as usize).and_then(|s| s.as_mut()) else {
             return;
         };
-        c.expires = now + c.timeout;
+        c.expires = after(now, c.timeout_ns);
         if c.expires < c.timer_at {
             c.timer_at = c.expires;
-            self.timers.arm(c.expires, c.timeout, id.0);
+            self.timers.arm(c.expires, c.timeout_ns, id.0);
         }
     }
 
     /// Apply a packet to an entry with `f` (`ip_vs_set_state`) and re-arm its timer to
     /// `now + timeout` (`ip_vs_conn_put`) in one visit; `None` if `id` is free.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn touch<R>(
         &mut self,
         id: ConnId,
@@ -676,12 +821,34 @@ impl ConnTable {
     ) -> Option<R> {
         let c = self.slots.get_mut(id.0 as usize)?.as_mut()?;
         let r = f(c);
-        c.expires = now + c.timeout;
+        c.expires = after(now, c.timeout_ns);
         if c.expires < c.timer_at {
             c.timer_at = c.expires;
-            self.timers.arm(c.expires, c.timeout, id.0);
+            self.timers.arm(c.expires, c.timeout_ns, id.0);
         }
         Some(r)
+    }
+
+    /// [`ConnTable::touch`] for an inbound packet with state-table row `row` (see
+    /// [`set_state`]): the forwarding path's visit, written without a closure so that it
+    /// inlines whole. Returns the entry's dest, method, address and port.
+    #[inline(always)]
+    pub(crate) fn touch_in(
+        &mut self,
+        id: ConnId,
+        now: Instant,
+        row: u8,
+        timeouts: &TimeoutsNs,
+        dests: &mut DestTable,
+    ) -> Option<(DestId, ForwardMethod, Ipv4Addr, u16)> {
+        let c = self.slots.get_mut(id.0 as usize)?.as_mut()?;
+        set_state(c, Direction::Input, row, timeouts, dests);
+        c.expires = after(now, c.timeout_ns);
+        if c.expires < c.timer_at {
+            c.timer_at = c.expires;
+            self.timers.arm(c.expires, c.timeout_ns, id.0);
+        }
+        Some((c.dest, c.forward, c.daddr, c.dport))
     }
 
     /// Remove an entry entirely; the caller unbinds it from its dest and template first.
@@ -718,7 +885,7 @@ impl ConnTable {
             }
             if c.expires > now {
                 c.timer_at = c.expires;
-                self.timers.arm(c.expires, c.timeout, slot);
+                self.timers.arm(c.expires, c.timeout_ns, slot);
                 continue;
             }
             return Some((ConnId(slot), t));
@@ -730,10 +897,10 @@ impl ConnTable {
     /// connections).
     pub(crate) fn extend(&mut self, id: ConnId, now: Instant, timeout: Duration) {
         if let Some(c) = self.slots.get_mut(id.0 as usize).and_then(|s| s.as_mut()) {
-            c.timeout = timeout;
-            c.expires = now + timeout;
+            c.timeout_ns = nanos(timeout);
+            c.expires = after(now, c.timeout_ns);
             c.timer_at = c.expires;
-            self.timers.arm(c.expires, timeout, id.0);
+            self.timers.arm(c.expires, c.timeout_ns, id.0);
         }
     }
 
@@ -751,6 +918,7 @@ impl ConnTable {
 }
 
 /// `ip_vs_bind_dest`: count a new entry on its dest.
+#[inline]
 pub(crate) fn bind(c: &Conn, dests: &mut DestTable) {
     let mut d = dests.get_mut(c.dest);
     if c.template {
@@ -777,13 +945,14 @@ pub(crate) fn unbind(c: &Conn, dests: &mut DestTable) {
 }
 
 /// `set_tcp_state` / `udp_state_transition`: move the entry and set its timeout; an entry
-/// becomes active on entering ESTABLISHED and inactive on leaving it.
-#[inline]
+/// becomes active on entering ESTABLISHED and inactive on leaving it. `row` is the packet's
+/// [`tcp_row`] (unused for UDP).
+#[inline(always)]
 pub(crate) fn set_state(
     c: &mut Conn,
     dir: Direction,
-    flags: TcpFlags,
-    timeouts: &Timeouts,
+    row: u8,
+    timeouts: &TimeoutsNs,
     dests: &mut DestTable,
 ) {
     match c.protocol {
@@ -799,7 +968,7 @@ pub(crate) fn set_state(
                     table = StateTable::InputOnly;
                 }
             }
-            let new = tcp_next_state(table, flags, c.state);
+            let new = next_state_in_row(table, row, c.state);
             // The dest is borrowed (and its scheduling record refreshed) only when a counter
             // moves.
             if new != c.state && c.inactive == (new == TcpState::Established) {
@@ -815,9 +984,9 @@ pub(crate) fn set_state(
                 }
             }
             c.state = new;
-            c.timeout = timeouts.tcp_state(new);
+            c.timeout_ns = timeouts.tcp[new as usize];
         }
-        ConnProto::Udp => c.timeout = timeouts.udp,
+        ConnProto::Udp => c.timeout_ns = timeouts.udp,
         ConnProto::Ip => {}
     }
 }
@@ -864,6 +1033,38 @@ mod tests {
         ];
         for &(t, fl, from, to) in cases {
             assert_eq!(tcp_next_state(t, f(fl), from), to, "{t:?} {fl} {from:?}");
+        }
+    }
+
+    #[test]
+    fn an_entry_is_64_bytes() {
+        // One cache line per entry; 1 M entries' slots take 64 MB.
+        assert_eq!(std::mem::size_of::<Option<Conn>>(), 64);
+    }
+
+    #[test]
+    fn row_lookup_matches_the_decision_chain() {
+        // RST over SYN over FIN over ACK; none of them: CLOSE whatever the state.
+        for b in 0..=255u8 {
+            let fl = TcpFlags::from_bits(b);
+            let want = if fl.rst {
+                3
+            } else if fl.syn {
+                0
+            } else if fl.fin {
+                1
+            } else if fl.ack {
+                2
+            } else {
+                NO_ROW
+            };
+            assert_eq!(tcp_row(b), want, "flag byte {b:#04x}");
+            assert_eq!(fl.row(), want);
+        }
+        for t in [StateTable::Input, StateTable::Output, StateTable::InputOnly] {
+            for st in TcpState::ALL {
+                assert_eq!(tcp_next_state(t, TcpFlags::default(), st), Close);
+            }
         }
     }
 

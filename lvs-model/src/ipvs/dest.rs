@@ -290,7 +290,7 @@ impl DestTable {
 
     /// A dest's counters (which no scheduler reads) and its service, without the
     /// [`DestMut`] refresh.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn stats_mut(&mut self, id: DestId) -> (&mut Stats, Option<ServiceId>) {
         let d = self.slots[id.0 as usize].as_mut().expect("live dest id");
         (&mut d.stats, d.service)

@@ -28,7 +28,7 @@ use rand_core::Rng;
 use smoltcp::wire::{IpProtocol, Ipv4Packet};
 
 use super::Ipvs;
-use super::conn::{self, ConnId, ConnProto, Direction, NewConn, TcpFlags, TcpState};
+use super::conn::{self, ConnId, ConnProto, Direction, NewConn, TcpState};
 use super::dest::{DestId, ForwardMethod};
 use super::sched::{DestList, SchedInput};
 use super::service::{Protocol, ServiceId, ServiceKey};
@@ -116,11 +116,26 @@ struct Parsed {
     proto: Protocol,
     sport: u16,
     dport: u16,
-    flags: TcpFlags,
+    /// The TCP flags the state tables read ([`conn::ROW_BITS`] of the header's flag byte; 0
+    /// for UDP).
+    tcp_flags: u8,
     df: bool,
 }
 
 impl Parsed {
+    #[inline]
+    fn syn(&self) -> bool {
+        self.tcp_flags & 0x02 != 0
+    }
+    #[inline]
+    fn rst(&self) -> bool {
+        self.tcp_flags & 0x04 != 0
+    }
+    /// The state-table row the flags select.
+    #[inline]
+    fn row(&self) -> u8 {
+        conn::tcp_row(self.tcp_flags)
+    }
     #[inline]
     fn len(&self) -> usize {
         self.total_len as usize
@@ -167,6 +182,27 @@ fn ones_sum(words: &[u8]) -> u16 {
     sum as u16
 }
 
+/// `ones_sum(h) == 0xffff` for a 20-byte header, summed in native byte order (RFC 1071: the
+/// one's-complement sum of byte-swapped words is the byte-swapped sum, and 0xffff is its own
+/// swap) as two 64-bit words and a 32-bit one, so no word is swapped or loaded alone.
+#[inline(always)]
+fn header_sum_ok(h: &[u8; 20]) -> bool {
+    let (a, rest) = h.split_first_chunk::<8>().unwrap_or((&[0; 8], &[]));
+    let (b, c) = rest.split_first_chunk::<8>().unwrap_or((&[0; 8], &[]));
+    let c: &[u8; 4] = c.first_chunk().unwrap_or(&[0; 4]);
+    let (s, carry) = u64::from_ne_bytes(*a).overflowing_add(u64::from_ne_bytes(*b));
+    let (s, carry2) = s.overflowing_add(u32::from_ne_bytes(*c) as u64 + carry as u64);
+    // The end-around carry: 2^64 ≡ 1 (mod 2^16 − 1).
+    let mut s = s as u128 + carry2 as u128;
+    s = (s & 0xffff_ffff_ffff_ffff) + (s >> 64);
+    let mut s = s as u64;
+    s = (s & 0xffff_ffff) + (s >> 32);
+    s = (s & 0xffff_ffff) + (s >> 32);
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    s == 0xffff
+}
+
 /// Set an IPv4 header's checksum from scratch (what smoltcp's `fill_checksum` computes).
 #[inline]
 fn fill_ip_checksum(pkt: &mut [u8]) {
@@ -183,6 +219,64 @@ fn fill_ip_checksum(pkt: &mut [u8]) {
 /// the wrappers on the per-packet path.
 #[inline]
 fn parse(buf: &[u8]) -> Parse {
+    match parse_plain(buf) {
+        Some(p) => Parse::Ok(p),
+        None => parse_any(buf),
+    }
+}
+
+/// [`parse`] for the common packet: a valid 20-byte IPv4 header (no options), not a
+/// fragment, carrying a valid TCP or UDP header. `None` for anything else, which [`parse_any`]
+/// then judges; when `Some`, the result is what `parse_any` returns. Fixed-size views of the
+/// two headers leave one length check each.
+#[inline(always)]
+fn parse_plain(buf: &[u8]) -> Option<Parsed> {
+    let h: &[u8; 20] = buf.first_chunk()?;
+    let len = u16::from_be_bytes([h[2], h[3]]) as usize;
+    // Version 4, IHL 5; the total length within the buffer and not below the header.
+    if h[0] != 0x45 || buf.len() < len || len < 20 {
+        return None;
+    }
+    if !header_sum_ok(h) || h[6] & 0x3f != 0 || h[7] != 0 {
+        return None;
+    }
+    let payload = buf.get(20..len)?;
+    let (proto, flags) = match h[9] {
+        6 => {
+            let t: &[u8; 20] = payload.first_chunk()?;
+            let hl = ((t[12] >> 4) as usize) * 4;
+            if payload.len() < hl || hl < 20 {
+                return None;
+            }
+            (Protocol::Tcp, t[13] & conn::ROW_BITS)
+        }
+        17 => {
+            let u: &[u8; 8] = payload.first_chunk()?;
+            let ul = u16::from_be_bytes([u[4], u[5]]) as usize;
+            if payload.len() < ul || ul < 8 {
+                return None;
+            }
+            (Protocol::Udp, 0)
+        }
+        _ => return None,
+    };
+    let ports: &[u8; 4] = payload.first_chunk()?;
+    Some(Parsed {
+        total_len: len as u16,
+        hl: 20,
+        src: Ipv4Addr::new(h[12], h[13], h[14], h[15]),
+        dst: Ipv4Addr::new(h[16], h[17], h[18], h[19]),
+        proto,
+        sport: u16::from_be_bytes([ports[0], ports[1]]),
+        dport: u16::from_be_bytes([ports[2], ports[3]]),
+        tcp_flags: flags,
+        df: h[6] & 0x40 != 0,
+    })
+}
+
+/// [`parse`] for any input.
+#[inline(never)]
+fn parse_any(buf: &[u8]) -> Parse {
     if buf.len() < 20 || buf[0] >> 4 != 4 {
         return Parse::Bad(DropReason::Truncated);
     }
@@ -208,14 +302,7 @@ fn parse(buf: &[u8]) -> Parse {
             if payload.len() < hl || hl < 20 {
                 return Parse::Bad(DropReason::BadTransportHeader);
             }
-            let f = payload[13];
-            let flags = TcpFlags {
-                syn: f & 0x02 != 0,
-                fin: f & 0x01 != 0,
-                ack: f & 0x10 != 0,
-                rst: f & 0x04 != 0,
-            };
-            (Protocol::Tcp, flags)
+            (Protocol::Tcp, payload[13] & conn::ROW_BITS)
         }
         17 => {
             if payload.len() < 8 {
@@ -225,7 +312,7 @@ fn parse(buf: &[u8]) -> Parse {
             if payload.len() < ul || ul < 8 {
                 return Parse::Bad(DropReason::BadTransportHeader);
             }
-            (Protocol::Udp, TcpFlags::default())
+            (Protocol::Udp, 0)
         }
         _ => return Parse::Other,
     };
@@ -237,7 +324,7 @@ fn parse(buf: &[u8]) -> Parse {
         proto,
         sport: u16::from_be_bytes([payload[0], payload[1]]),
         dport: u16::from_be_bytes([payload[2], payload[3]]),
-        flags,
+        tcp_flags: flags,
         df: buf[6] & 0x40 != 0,
     })
 }
@@ -439,7 +526,25 @@ impl Ipvs {
         packet: &mut Vec<u8>,
         rng: &mut impl Rng,
     ) -> Action {
-        match self.inbound(now, fwmark, packet, rng) {
+        // `inbound` written out, so that the common case returns its action directly.
+        let step = match parse_plain(packet) {
+            Some(p) => {
+                let cid = self
+                    .conns
+                    .lookup_in(conn_proto(p.proto), p.src, p.sport, p.dst, p.dport);
+                if let Some(id) = cid
+                    && let Some(x) = self.forward_on(now, id, &p, packet)
+                {
+                    packet.truncate(x.len as usize);
+                    return Action::Forward {
+                        next_hop: self.rewrite(&x, packet, rng),
+                    };
+                }
+                self.inbound_looked_up(now, fwmark, p, &packet[..p.len()], cid, rng)
+            }
+            None => self.inbound_unusual(now, fwmark, packet, rng),
+        };
+        match step {
             Step::Xmit(x) => {
                 packet.truncate(x.len as usize);
                 Action::Forward {
@@ -453,21 +558,96 @@ impl Ipvs {
     /// Everything `ip_vs_in` decides, up to (not including) rewriting the packet.
     #[inline]
     fn inbound(&mut self, now: Instant, fwmark: u32, packet: &[u8], rng: &mut impl Rng) -> Step {
-        let p = match parse(packet) {
+        let p = match parse_plain(packet) {
+            Some(p) => p,
+            None => return self.inbound_unusual(now, fwmark, packet, rng),
+        };
+        let packet = &packet[..p.len()];
+        let cid = self
+            .conns
+            .lookup_in(conn_proto(p.proto), p.src, p.sport, p.dst, p.dport);
+        // The common case, an entry to forward on, inline; everything else out of line.
+        if let Some(id) = cid
+            && let Some(x) = self.forward_on(now, id, &p, packet)
+        {
+            return Step::Xmit(x);
+        }
+        self.inbound_looked_up(now, fwmark, p, packet, cid, rng)
+    }
+
+    /// [`Ipvs::inbound`] for a packet [`parse_plain`] does not take (IP options, malformed,
+    /// not TCP/UDP).
+    #[inline(never)]
+    fn inbound_unusual(
+        &mut self,
+        now: Instant,
+        fwmark: u32,
+        packet: &[u8],
+        rng: &mut impl Rng,
+    ) -> Step {
+        let p = match parse_any(packet) {
             Parse::Ok(p) => p,
             Parse::Other => return Step::Done(self.local()),
             Parse::Bad(r) => return Step::Done(self.drop(r)),
         };
         let packet = &packet[..p.len()];
-        let proto = conn_proto(p.proto);
-        let cid = self.conns.lookup_in(proto, p.src, p.sport, p.dst, p.dport);
-        // The common case, an entry to forward on, inline; everything else (a SYN that may
-        // reuse an entry, an unavailable dest, no entry) out of line, deciding from scratch.
+        let cid = self
+            .conns
+            .lookup_in(conn_proto(p.proto), p.src, p.sport, p.dst, p.dport);
+        self.inbound_looked_up(now, fwmark, p, packet, cid, rng)
+    }
+
+    /// The common case of [`Ipvs::inbound_looked_up`]: entry `id` is forwarded on as it is
+    /// (no SYN for `conn_reuse_mode` to judge, its dest available, not TUN) and the packet
+    /// passes `packet_xmit`'s checks (TTL above 1, within the route MTU). Then it does what
+    /// that path does — state, timer, counters — and returns the rewrite; otherwise it
+    /// changes nothing and returns `None`.
+    #[inline(always)]
+    fn forward_on(&mut self, now: Instant, id: ConnId, p: &Parsed, packet: &[u8]) -> Option<Xmit> {
+        if self.sysctl.conn_reuse_mode != 0 && p.proto == Protocol::Tcp && p.syn() {
+            return None;
+        }
+        let c = self.conns.get(id)?;
+        if !self.dests.get(c.dest).available
+            || c.forward == ForwardMethod::Tunnel
+            || *packet.get(8)? <= 1
+            || p.len() > self.config.route_mtu as usize
+        {
+            return None;
+        }
+        let (dest_id, forward, daddr, dport) =
+            self.conns
+                .touch_in(id, now, p.row(), &self.timeouts_ns, &mut self.dests)?;
+        self.count_in(now, dest_id, p.len());
+        Some(Xmit {
+            len: p.total_len,
+            ihl: p.hl,
+            proto: p.proto,
+            df: p.df,
+            forward,
+            daddr,
+            dport,
+        })
+    }
+
+    /// [`Ipvs::inbound`] after the lookup of the packet's entry (`cid`), for everything that
+    /// [`Ipvs::forward_on`] does not take: a SYN that may reuse an entry, an unavailable dest,
+    /// no entry, TUN, and the checks of `packet_xmit` that fail.
+    #[inline(never)]
+    fn inbound_looked_up(
+        &mut self,
+        now: Instant,
+        fwmark: u32,
+        p: Parsed,
+        packet: &[u8],
+        cid: Option<ConnId>,
+        rng: &mut impl Rng,
+    ) -> Step {
+        // An entry to forward on as it is; everything else (a SYN that may reuse an entry, an
+        // unavailable dest, no entry) in `inbound_slow`, deciding from scratch.
         let id = match cid {
             Some(id)
-                if !(self.sysctl.conn_reuse_mode != 0
-                    && p.proto == Protocol::Tcp
-                    && p.flags.syn)
+                if !(self.sysctl.conn_reuse_mode != 0 && p.proto == Protocol::Tcp && p.syn())
                     && self
                         .conns
                         .get(id)
@@ -484,9 +664,9 @@ impl Ipvs {
         // ip_vs_in_stats, ip_vs_set_state, packet_xmit, ip_vs_conn_put. The timer is re-armed
         // with the state change, before the checks of packet_xmit: those touch no entry, so
         // the order is the kernel's in effect.
-        let (timeouts, dests) = (&self.timeouts, &mut self.dests);
+        let (timeouts, dests) = (&self.timeouts_ns, &mut self.dests);
         let Some((dest_id, forward, daddr, dport)) = self.conns.touch(id, now, |c| {
-            conn::set_state(c, Direction::Input, p.flags, timeouts, dests);
+            conn::set_state(c, Direction::Input, p.row(), timeouts, dests);
             (c.dest, c.forward, c.daddr, c.dport)
         }) else {
             return Step::Done(self.drop(DropReason::DestUnavailable));
@@ -515,14 +695,14 @@ impl Ipvs {
         if let Some(id) = cid
             && self.sysctl.conn_reuse_mode != 0
             && p.proto == Protocol::Tcp
-            && p.flags.syn
+            && p.syn()
             && let Some(c) = self.conns.get(id)
         {
             let weight0 = self.dests.get(c.dest).weight == 0;
             let resched = if self.sysctl.expire_nodest_conn && weight0 {
                 true
             } else {
-                c.control.is_none()
+                c.control().is_none()
                     && (matches!(c.state, TcpState::TimeWait | TcpState::Close)
                         || (self.sysctl.conn_reuse_mode & 2 != 0
                             && c.state == TcpState::FinWait
@@ -553,7 +733,7 @@ impl Ipvs {
                     return Err(Step::Done(self.local()));
                 };
                 // Only a SYN (without RST) opens a TCP entry (sloppy_tcp = 0).
-                if p.proto == Protocol::Tcp && (!p.flags.syn || p.flags.rst) {
+                if p.proto == Protocol::Tcp && (!p.syn() || p.rst()) {
                     return Err(Step::Done(self.local()));
                 }
                 match self.schedule(now, sid, &p, rng) {
@@ -575,7 +755,7 @@ impl Ipvs {
         })
     }
 
-    #[inline]
+    #[inline(always)]
     fn count_in(&mut self, now: Instant, dest: DestId, len: usize) {
         let (stats, service) = self.dests.stats_mut(dest);
         stats.count_in(len);
@@ -601,6 +781,7 @@ impl Ipvs {
         self.mark_stats_dirty(now);
     }
 
+    #[inline]
     fn count_conn(&mut self, now: Instant, dest: DestId, sid: ServiceId) {
         self.dests.stats_mut(dest).0.conns += 1;
         if let Some(Some(svc)) = self.services.get_mut(sid.0 as usize) {
@@ -611,6 +792,7 @@ impl Ipvs {
     }
 
     /// `ip_vs_service_find`: fwmark, then protocol/address/port, then the port-0 service.
+    #[inline]
     fn find_service(
         &self,
         fwmark: u32,
@@ -747,7 +929,7 @@ impl Ipvs {
         }
         if let Some(t) = template {
             if let Some(c) = self.conns.get_mut(id) {
-                c.control = Some(t);
+                c.set_control(t);
             }
             if let Some(tc) = self.conns.get_mut(t) {
                 tc.n_control += 1;
@@ -942,9 +1124,9 @@ impl Ipvs {
             }
             return Err(self.drop(DropReason::NeedsFragmentation));
         }
-        let (timeouts, dests) = (&self.timeouts, &mut self.dests);
+        let (timeouts, dests) = (&self.timeouts_ns, &mut self.dests);
         let Some((dest_id, vaddr, vport)) = self.conns.touch(id, now, |c| {
-            conn::set_state(c, Direction::Output, p.flags, timeouts, dests);
+            conn::set_state(c, Direction::Output, p.row(), timeouts, dests);
             (c.dest, c.vaddr, c.vport)
         }) else {
             self.drops.passed += 1;
@@ -964,6 +1146,7 @@ fn rewrite_reply(out: &mut [u8], p: &Parsed, vaddr: Ipv4Addr, vport: u16) {
 
 #[cfg(test)]
 mod tests {
+    use super::conn::TcpFlags;
     use super::*;
     use proptest::prelude::*;
     use smoltcp::wire::{IpAddress, TcpPacket, UdpPacket};
@@ -1020,7 +1203,7 @@ mod tests {
             proto,
             sport,
             dport,
-            flags,
+            tcp_flags: flags.bits(),
             df: ip.dont_frag(),
         })
     }
@@ -1036,7 +1219,7 @@ mod tests {
                 p.proto,
                 p.sport,
                 p.dport,
-                p.flags,
+                TcpFlags::from_bits(p.tcp_flags),
                 p.df
             ),
             Parse::Other => "other".into(),
@@ -1103,6 +1286,26 @@ mod tests {
             decrement_ttl(&mut h);
             prop_assert_eq!(h[8], old[0].wrapping_sub(1));
             prop_assert_eq!(u16::from_be_bytes([h[10], h[11]]), want);
+        }
+
+        /// The native-order header check equals the big-endian sum, for headers with a
+        /// correct checksum (refilled), a bent one, and all-zero ones.
+        #[test]
+        fn header_sum_ok_matches_ones_sum(
+            mut h in proptest::collection::vec(any::<u8>(), 20),
+            refill in any::<bool>(),
+            zero in any::<bool>(),
+        ) {
+            if zero {
+                h.iter_mut().for_each(|b| *b = 0);
+            } else if refill {
+                h[10] = 0;
+                h[11] = 0;
+                let c = !ones_sum(&h);
+                h[10..12].copy_from_slice(&c.to_be_bytes());
+            }
+            let a: &[u8; 20] = h.first_chunk().unwrap();
+            prop_assert_eq!(header_sum_ok(a), ones_sum(&h) == 0xffff);
         }
 
         /// The in-place header checksum equals smoltcp's.

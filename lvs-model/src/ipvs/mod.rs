@@ -211,6 +211,8 @@ pub struct Ipvs {
     trash: BTreeMap<(ServiceKey, Ipv4Addr, u16), DestId>,
     conns: ConnTable,
     timeouts: Timeouts,
+    /// `timeouts` in ns, as entries take them.
+    timeouts_ns: conn::TimeoutsNs,
     pub sysctl: Sysctls,
     pub config: IpvsConfig,
     total: Stats,
@@ -245,6 +247,7 @@ impl Ipvs {
             trash: BTreeMap::new(),
             conns: ConnTable::default(),
             timeouts: Timeouts::default(),
+            timeouts_ns: (&Timeouts::default()).into(),
             sysctl: Sysctls::default(),
             config,
             total: Stats::default(),
@@ -536,6 +539,7 @@ impl Ipvs {
     /// values up on their next packet (E6).
     pub fn set_timeouts(&mut self, tcp: Duration, tcpfin: Duration, udp: Duration) {
         self.timeouts.set(tcp, tcpfin, udp);
+        self.timeouts_ns = (&self.timeouts).into();
     }
 
     fn free_dest(&mut self, id: DestId) {
@@ -585,7 +589,7 @@ impl Ipvs {
             return;
         };
         conn::unbind(&c, &mut self.dests);
-        if let Some(t) = c.control
+        if let Some(t) = c.control()
             && let Some(tc) = self.conns.get_mut(t)
         {
             tc.n_control = tc.n_control.saturating_sub(1);
@@ -731,7 +735,7 @@ impl Ipvs {
             if !c.inactive && c.state != TcpState::Established {
                 return Err(format!("active entry {id:?} in {:?}", c.state));
             }
-            if let Some(t) = c.control {
+            if let Some(t) = c.control() {
                 *children.entry(t).or_default() += 1;
             }
         }
