@@ -123,6 +123,32 @@ struct Parsed {
 }
 
 impl Parsed {
+    /// The fields of a checked packet: `h` starts its IPv4 header of `hl` bytes, `len` is its
+    /// total length, `ports` the first four bytes of its TCP or UDP header.
+    #[inline(always)]
+    fn read(
+        h: &[u8; 20],
+        hl: usize,
+        len: usize,
+        proto: Protocol,
+        tcp_flags: u8,
+        ports: &[u8; 4],
+    ) -> Parsed {
+        Parsed {
+            total_len: len as u16,
+            hl: hl as u8,
+            src: Ipv4Addr::new(h[12], h[13], h[14], h[15]),
+            dst: Ipv4Addr::new(h[16], h[17], h[18], h[19]),
+            proto,
+            sport: u16::from_be_bytes([ports[0], ports[1]]),
+            dport: u16::from_be_bytes([ports[2], ports[3]]),
+            tcp_flags,
+            df: h[6] & 0x40 != 0,
+        }
+    }
+}
+
+impl Parsed {
     #[inline]
     fn syn(&self) -> bool {
         self.tcp_flags & 0x02 != 0
@@ -261,17 +287,7 @@ fn parse_plain(buf: &[u8]) -> Option<Parsed> {
         _ => return None,
     };
     let ports: &[u8; 4] = payload.first_chunk()?;
-    Some(Parsed {
-        total_len: len as u16,
-        hl: 20,
-        src: Ipv4Addr::new(h[12], h[13], h[14], h[15]),
-        dst: Ipv4Addr::new(h[16], h[17], h[18], h[19]),
-        proto,
-        sport: u16::from_be_bytes([ports[0], ports[1]]),
-        dport: u16::from_be_bytes([ports[2], ports[3]]),
-        tcp_flags: flags,
-        df: h[6] & 0x40 != 0,
-    })
+    Some(Parsed::read(h, 20, len, proto, flags, ports))
 }
 
 /// [`parse`] for any input.
@@ -316,17 +332,11 @@ fn parse_any(buf: &[u8]) -> Parse {
         }
         _ => return Parse::Other,
     };
-    Parse::Ok(Parsed {
-        total_len: len as u16,
-        hl: ihl as u8,
-        src: Ipv4Addr::new(buf[12], buf[13], buf[14], buf[15]),
-        dst: Ipv4Addr::new(buf[16], buf[17], buf[18], buf[19]),
-        proto,
-        sport: u16::from_be_bytes([payload[0], payload[1]]),
-        dport: u16::from_be_bytes([payload[2], payload[3]]),
-        tcp_flags: flags,
-        df: buf[6] & 0x40 != 0,
-    })
+    // The length checks above leave at least 20 header and 8 transport bytes.
+    match (buf.first_chunk(), payload.first_chunk()) {
+        (Some(h), Some(ports)) => Parse::Ok(Parsed::read(h, ihl, len, proto, flags, ports)),
+        _ => Parse::Bad(DropReason::BadTransportHeader),
+    }
 }
 
 fn conn_proto(p: Protocol) -> ConnProto {
