@@ -50,10 +50,15 @@ impl QueueDevice {
     }
 
     /// Moves consumed receive buffers to the transmit side.
+    #[inline]
     pub fn rebalance(&mut self) {
-        if self.rx_free.is_empty() {
-            return;
+        // Usually nothing: a delivered packet is read from the caller's frame (see `Borrowed`).
+        if !self.rx_free.is_empty() {
+            self.move_rx_free();
         }
+    }
+
+    fn move_rx_free(&mut self) {
         while self.tx_free.len() < FREE_MAX {
             match self.rx_free.pop() {
                 Some(b) => self.tx_free.push(b),

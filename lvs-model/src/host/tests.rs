@@ -716,3 +716,26 @@ fn neighbour_entries_list_in_port_and_address_order_whatever_the_order_made() {
         "the packet that waited for .7 leaves"
     );
 }
+
+proptest! {
+    /// The shim's IPv4 header check answers as smoltcp's `verify_checksum`, for intact headers
+    /// (checksum filled) and for any bytes.
+    #[test]
+    fn ipv4_header_check_agrees_with_smoltcp(
+        words in 5usize..=15,
+        bytes in proptest::collection::vec(any::<u8>(), 60),
+        fill in any::<bool>(),
+    ) {
+        let mut h = bytes[..words * 4].to_vec();
+        h[0] = 0x40 | words as u8;
+        let mut pkt = smoltcp::wire::Ipv4Packet::new_unchecked(&mut h[..]);
+        if fill {
+            pkt.fill_checksum();
+        }
+        let smol = smoltcp::wire::Ipv4Packet::new_unchecked(&h[..]).verify_checksum();
+        prop_assert_eq!(super::stack::ipv4_header_valid(&h), smol);
+        if fill {
+            prop_assert!(smol);
+        }
+    }
+}
