@@ -1,7 +1,8 @@
 //! The smoltcp device behind the shim: two in-memory queues of IPv4 packets.
 //!
 //! Transmitted packets are written after [`HEADROOM`] bytes so the shim can put the Ethernet
-//! header in front without copying. Buffers are recycled through a free list.
+//! header in front without copying. Buffers are recycled through a free list. A packet
+//! delivered from a frame the caller still holds goes in without a copy ([`Borrowed`]).
 
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
@@ -49,10 +50,15 @@ impl QueueDevice {
     }
 
     /// Moves consumed receive buffers to the transmit side.
+    #[inline]
     pub fn rebalance(&mut self) {
-        if self.rx_free.is_empty() {
-            return;
+        // Usually nothing: a delivered packet is read from the caller's frame (see `Borrowed`).
+        if !self.rx_free.is_empty() {
+            self.move_rx_free();
         }
+    }
+
+    fn move_rx_free(&mut self) {
         while self.tx_free.len() < FREE_MAX {
             match self.rx_free.pop() {
                 Some(b) => self.tx_free.push(b),
@@ -132,5 +138,63 @@ impl Device for QueueDevice {
         // The shim has verified the IPv4 header checksum of every packet it delivers.
         caps.checksum.ipv4 = smoltcp::phy::Checksum::Tx;
         caps
+    }
+}
+
+/// The device with one borrowed packet received before its queue: the shim hands smoltcp a
+/// packet straight from the frame it arrived in, instead of copying it into a queued buffer.
+/// Received packets come out in the order borrowed packet, then the queue, so it stands for
+/// the device with the packet pushed at the back of an empty queue.
+pub(crate) struct Borrowed<'p, 'd> {
+    pub packet: Option<&'p [u8]>,
+    pub device: &'d mut QueueDevice,
+}
+
+pub(crate) enum BorrowedRxToken<'a> {
+    Borrowed(&'a [u8]),
+    Queued(RxToken<'a>),
+}
+
+impl phy::RxToken for BorrowedRxToken<'_> {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        match self {
+            BorrowedRxToken::Borrowed(p) => f(p),
+            BorrowedRxToken::Queued(t) => t.consume(f),
+        }
+    }
+}
+
+impl<'p, 'd> Device for Borrowed<'p, 'd> {
+    type RxToken<'a>
+        = BorrowedRxToken<'a>
+    where
+        Self: 'a;
+    type TxToken<'a>
+        = TxToken<'a>
+    where
+        Self: 'a;
+
+    fn receive(&mut self, now: Instant) -> Option<(BorrowedRxToken<'_>, TxToken<'_>)> {
+        match self.packet.take() {
+            Some(p) => Some((
+                BorrowedRxToken::Borrowed(p),
+                TxToken {
+                    tx: &mut self.device.tx,
+                    free: &mut self.device.tx_free,
+                },
+            )),
+            None => self
+                .device
+                .receive(now)
+                .map(|(rx, tx)| (BorrowedRxToken::Queued(rx), tx)),
+        }
+    }
+
+    fn transmit(&mut self, now: Instant) -> Option<TxToken<'_>> {
+        self.device.transmit(now)
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        self.device.capabilities()
     }
 }

@@ -1,6 +1,6 @@
 //! [`LinuxStack`]: one Linux host's IPv4 layer — addresses, routes, ARP — around smoltcp.
 
-use super::device::{HEADROOM, QueueDevice};
+use super::device::{Borrowed, HEADROOM, QueueDevice};
 use super::neighbour::{NeighParams, NeighbourTable, NeighbourView, Resolve, TimerAction};
 use super::slots::SlotTrim;
 use crate::event::Event;
@@ -8,7 +8,10 @@ use crate::node::{PortId, Transmit};
 use crate::time::Instant;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
-use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::iface::{
+    Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet,
+};
+use smoltcp::phy::Device;
 use smoltcp::socket::tcp;
 use smoltcp::wire::{
     ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
@@ -264,15 +267,55 @@ pub struct LinuxStack {
     smol_at: Option<Option<Instant>>,
     /// Bookkeeping to shrink smoltcp's socket set (see [`SlotTrim`]).
     trim: SlotTrim,
-    /// The last route looked up: a host talks to one peer at a time (a client to the VIP, a
-    /// web server to its client), and every frame in and out asks for it.
-    last_route: Cell<Option<(Ipv4Addr, Option<Route>)>>,
+    /// The last routes looked up. Every frame in and out asks for one, and a host talks to few
+    /// peers at a time: a client to the VIP, a web server to its client, a director to the
+    /// client whose packets it takes in and to the real servers it forwards them to.
+    routes: RouteCache,
+    /// Every local address (ports and `lo`, 127/8 aside) as a number, rebuilt when addresses
+    /// change: every frame in and out asks whether an address is local.
+    local_ips: Vec<u32>,
+    /// The subnet broadcast address of every port address with a prefix shorter than /31.
+    broadcast_ips: Vec<u32>,
+}
+
+/// A few routes, replaced round robin. A host with one peer finds it in the first slot.
+#[derive(Default)]
+struct RouteCache {
+    slots: [Cell<Option<CachedRoute>>; ROUTE_CACHE],
+    next: Cell<usize>,
+}
+
+/// A destination and its route (`None`: unreachable).
+type CachedRoute = (Ipv4Addr, Option<Route>);
+
+/// Routes [`RouteCache`] keeps: the director's three peers of a DR lab (client, two real
+/// servers) and one more.
+const ROUTE_CACHE: usize = 4;
+
+impl RouteCache {
+    fn get(&self, dst: Ipv4Addr) -> Option<Option<Route>> {
+        self.slots.iter().find_map(|slot| match slot.get() {
+            Some((ip, route)) if ip == dst => Some(route),
+            _ => None,
+        })
+    }
+
+    fn insert(&self, dst: Ipv4Addr, route: Option<Route>) {
+        let i = self.next.get();
+        self.slots[i].set(Some((dst, route)));
+        self.next.set((i + 1) % ROUTE_CACHE);
+    }
+
+    fn clear(&self) {
+        for slot in &self.slots {
+            slot.set(None);
+        }
+        self.next.set(0);
+    }
 }
 
 /// Closed sockets [`LinuxStack::release_socket`] keeps for reuse.
 const SPARE_MAX: usize = 64;
-
-const LOOPBACK: Ipv4Cidr = Ipv4Cidr::new(Ipv4Addr::new(127, 0, 0, 1), 8);
 
 impl LinuxStack {
     pub fn new(config: StackConfig) -> Self {
@@ -287,13 +330,15 @@ impl LinuxStack {
             .routes_mut()
             .add_default_ipv4_route(Ipv4Addr::new(0, 0, 0, 1));
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x6e65_6967_6862_6f72);
-        LinuxStack {
+        let mut stack = LinuxStack {
             iface,
             device,
             sockets: SocketSet::new(Vec::new()),
             smol_at: None,
             trim: SlotTrim::default(),
-            last_route: Cell::new(None),
+            routes: RouteCache::default(),
+            local_ips: Vec::new(),
+            broadcast_ips: Vec::new(),
             ports: config
                 .ports
                 .into_iter()
@@ -315,7 +360,27 @@ impl LinuxStack {
             counters: StackCounters::default(),
             timer_actions: Vec::new(),
             spare: Vec::new(),
+        };
+        stack.addresses_changed();
+        stack
+    }
+
+    /// Rebuilds what is derived from the addresses: the local and broadcast lists, the routes.
+    fn addresses_changed(&mut self) {
+        self.local_ips.clear();
+        self.broadcast_ips.clear();
+        for c in self.ports.iter().flat_map(|p| &p.addrs) {
+            self.local_ips.push(u32::from(c.address()));
+            if c.prefix_len() < 31
+                && let Some(b) = c.broadcast()
+            {
+                self.broadcast_ips.push(u32::from(b));
+            }
         }
+        for c in &self.lo_addrs {
+            self.local_ips.push(u32::from(c.address()));
+        }
+        self.routes.clear();
     }
 
     // ---- getters ----
@@ -355,22 +420,16 @@ impl LinuxStack {
     }
 
     /// `ip` is an address of this host, on any interface (Linux's weak host model).
+    #[inline]
     pub fn is_local(&self, ip: Ipv4Addr) -> bool {
-        LOOPBACK.contains_addr(&ip)
-            || self.lo_addrs.iter().any(|c| c.address() == ip)
-            || self
-                .ports
-                .iter()
-                .any(|p| p.addrs.iter().any(|c| c.address() == ip))
+        let ip = u32::from(ip);
+        // 127.0.0.0/8 (`lo`'s 127.0.0.1/8).
+        ip >> 24 == 127 || self.local_ips.contains(&ip)
     }
 
+    #[inline]
     fn is_broadcast(&self, ip: Ipv4Addr) -> bool {
-        ip.is_broadcast()
-            || self.ports.iter().any(|p| {
-                p.addrs
-                    .iter()
-                    .any(|c| c.prefix_len() < 31 && c.broadcast() == Some(ip))
-            })
+        ip.is_broadcast() || self.broadcast_ips.contains(&u32::from(ip))
     }
 
     pub fn counters(&self) -> StackCounters {
@@ -405,13 +464,11 @@ impl LinuxStack {
     /// The route to `dst` by longest prefix: connected subnets of the ports, then the default
     /// gateway. Local addresses have no route (they are delivered locally).
     pub fn route(&self, dst: Ipv4Addr) -> Option<Route> {
-        if let Some((ip, route)) = self.last_route.get()
-            && ip == dst
-        {
+        if let Some(route) = self.routes.get(dst) {
             return route;
         }
         let route = self.lookup_route(dst);
-        self.last_route.set(Some((dst, route)));
+        self.routes.insert(dst, route);
         route
     }
 
@@ -488,7 +545,7 @@ impl LinuxStack {
             return false;
         }
         list.push(cidr);
-        self.last_route.set(None);
+        self.addresses_changed();
         true
     }
 
@@ -503,8 +560,9 @@ impl LinuxStack {
         };
         let before = list.len();
         list.retain(|c| c.address() != addr);
-        self.last_route.set(None);
-        list.len() != before
+        let removed = list.len() != before;
+        self.addresses_changed();
+        removed
     }
 
     /// Sets `conf/all` (`None`) or one interface's ARP sysctls.
@@ -536,7 +594,7 @@ impl LinuxStack {
 
     pub fn set_gateway(&mut self, gateway: Option<Ipv4Addr>) {
         self.gateway = gateway;
-        self.last_route.set(None);
+        self.routes.clear();
     }
 
     /// The smoltcp interface and socket set, for code that drives its own sockets (the health
@@ -658,7 +716,8 @@ impl LinuxStack {
                     self.drop("malformed_ipv4");
                     return Inbound::Done;
                 };
-                if ip.version() != 4 || !ip.verify_checksum() {
+                if ip.version() != 4 || !ipv4_header_valid(&payload[..usize::from(ip.header_len())])
+                {
                     self.drop("malformed_ipv4");
                     return Inbound::Done;
                 }
@@ -703,13 +762,18 @@ impl LinuxStack {
             }
             return;
         }
-        let mut b = self.device.buffer();
-        if b.capacity() < packet.len() {
-            b = Vec::with_capacity(packet.len().max(256));
+        if self.device.rx.is_empty() {
+            // smoltcp reads the packet where it lies (in the caller's frame).
+            self.poll_with(now, Some(packet));
+        } else {
+            let mut b = self.device.buffer();
+            if b.capacity() < packet.len() {
+                b = Vec::with_capacity(packet.len().max(256));
+            }
+            b.extend_from_slice(packet);
+            self.device.rx.push_back(b);
+            self.poll(now);
         }
-        b.extend_from_slice(packet);
-        self.device.rx.push_back(b);
-        self.poll(now);
     }
 
     /// A frame arrived: ARP is answered, local IPv4 is delivered, the rest is counted.
@@ -754,12 +818,27 @@ impl LinuxStack {
 
     /// Lets smoltcp process received packets and socket changes, and sends what it produced.
     pub fn poll(&mut self, now: Instant) {
+        self.poll_with(now, None);
+    }
+
+    /// [`Self::poll`] with `packet` received before the device's queue (which must be empty,
+    /// so the packet is received where it would have been queued).
+    fn poll_with(&mut self, now: Instant, mut packet: Option<&[u8]>) {
         self.now = self.now.max(now);
         let ts = now.to_smoltcp();
         // Packets to a local address loop back; a few rounds settle any exchange with ourself.
         self.smol_at = None;
         for _ in 0..8 {
-            self.iface.poll(ts, &mut self.device, &mut self.sockets);
+            let settled = match packet.take() {
+                Some(p) => {
+                    let mut device = Borrowed {
+                        packet: Some(p),
+                        device: &mut self.device,
+                    };
+                    smol_poll(&mut self.iface, &mut self.sockets, &mut device, ts)
+                }
+                None => smol_poll(&mut self.iface, &mut self.sockets, &mut self.device, ts),
+            };
             self.device.rebalance();
             let mut looped = false;
             while let Some(buf) = self.device.tx.pop_front() {
@@ -778,6 +857,13 @@ impl LinuxStack {
                 }
             }
             if !looped {
+                // The deadline smoltcp gave when it settled holds until a socket changes; a
+                // poll at an earlier time than the stack's clock leaves it to be asked anew.
+                if let Some(at) = settled
+                    && now >= self.now
+                {
+                    self.smol_at = Some(at.map(Instant::from_smoltcp_ceil));
+                }
                 break;
             }
         }
@@ -1104,8 +1190,64 @@ impl LinuxStack {
     }
 }
 
+/// smoltcp's `Interface::poll` without its last egress pass: every received packet, then
+/// egress passes while one sends something. smoltcp ends with a pass that sends nothing,
+/// which visits every socket again; after a pass that sent, this loop asks `poll_at`
+/// instead and stops when no socket is due — the answer is the deadline the stack wants
+/// next anyway. A pass with no socket due is a no-op: a TCP socket's `dispatch` only sends,
+/// or changes state, for the reasons its `poll_at` reports as due (data, FIN, ACK, window
+/// update, RST, and the retransmit, keep-alive, zero-window, TIME-WAIT and timeout timers),
+/// and the rest of what it does is inert here (AnyIP keeps every source address valid;
+/// without a congestion-control feature `pre_transmit` is empty; on an IP medium every
+/// neighbour is known). Frames, their order and socket states are smoltcp's.
+///
+/// Returns smoltcp's next deadline when the loop ended on it (the stack caches it), `None`
+/// when it ended on a pass that sent nothing.
+fn smol_poll(
+    iface: &mut Interface,
+    sockets: &mut SocketSet<'static>,
+    device: &mut impl Device,
+    ts: smoltcp::time::Instant,
+) -> Option<Option<smoltcp::time::Instant>> {
+    iface.poll_maintenance(ts);
+    while iface.poll_ingress_single(ts, device, sockets) != PollIngressSingleResult::None {}
+    loop {
+        if iface.poll_egress(ts, device, sockets) == PollResult::None {
+            return None;
+        }
+        let at = iface.poll_at(ts, sockets);
+        if at.is_none_or(|t| t > ts) {
+            return Some(at);
+        }
+    }
+}
+
 /// IP protocol number of IP-in-IP.
 const IPIP_PROTOCOL: u8 = 4;
+
+/// Whether an IPv4 header (its checksum field included) sums to all ones, as an intact one
+/// does; the same answer as smoltcp's `verify_checksum`. Every frame in is checked, and a header
+/// is a multiple of four bytes: summed a 32-bit word at a time and folded, it costs a fraction
+/// of the general 16-bit checksum routine.
+pub(crate) fn ipv4_header_valid(header: &[u8]) -> bool {
+    let word = |w: &[u8; 4]| u64::from(u32::from_be_bytes(*w));
+    let (words, rest) = header.as_chunks::<4>();
+    let mut sum: u64 = match words {
+        // The usual header, without options: five words, no loop.
+        [a, b, c, d, e] => word(a) + word(b) + word(c) + word(d) + word(e),
+        _ => words.iter().map(word).sum(),
+    };
+    // A header length is a multiple of four; a ragged end (never from `new_checked`) counts
+    // as zero-padded, as in the 16-bit sum.
+    for (i, b) in rest.iter().enumerate() {
+        sum += u64::from(*b) << (24 - 8 * i);
+    }
+    // 2^16 = 1 (mod 2^16 - 1): folding the carries gives the one's-complement 16-bit sum.
+    while sum >> 16 != 0 {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum == 0xffff
+}
 
 /// The destination of an IPv4 packet, if it has at least a minimal header.
 fn ipv4_dst(packet: &[u8]) -> Option<Ipv4Addr> {

@@ -647,3 +647,95 @@ fn a_packet_for_a_local_address_never_reaches_the_wire() {
     );
     assert_eq!(d.source_address(Ipv4Addr::new(10, 1, 1, 1)), Some(ip(100)));
 }
+
+#[test]
+fn routes_follow_the_table_past_the_route_cache_and_after_address_changes() {
+    // The stack caches a few routes; a director talks to more peers than that.
+    let mut d = LinuxStack::new(StackConfig::single(3, DIRECTOR_MAC, cidr24(100)));
+    let on_link = |last| {
+        Some(Route {
+            port: ETH0,
+            next_hop: ip(last),
+        })
+    };
+    let far = Ipv4Addr::new(10, 1, 1, 1);
+    for _ in 0..3 {
+        for last in 1..=9 {
+            assert_eq!(d.route(ip(last)), on_link(last));
+        }
+        assert_eq!(d.route(far), None);
+    }
+    d.set_gateway(Some(ip(1)));
+    assert_eq!(d.route(far), on_link(1));
+    // An address on 10.1.1.0/24 makes `far` on-link, and local addresses follow it.
+    let extra = Ipv4Addr::new(10, 1, 1, 2);
+    assert!(d.add_address(Iface::Port(ETH0), Ipv4Cidr::new(extra, 24)));
+    assert!(d.is_local(extra));
+    assert_eq!(
+        d.route(far),
+        Some(Route {
+            port: ETH0,
+            next_hop: far
+        })
+    );
+    assert!(d.remove_address(Iface::Port(ETH0), extra));
+    assert!(!d.is_local(extra));
+    assert_eq!(d.route(far), on_link(1));
+    assert!(d.is_local(Ipv4Addr::new(127, 3, 2, 1)));
+}
+
+#[test]
+fn neighbour_entries_list_in_port_and_address_order_whatever_the_order_made() {
+    let mut d = LinuxStack::new(StackConfig::single(3, DIRECTOR_MAC, cidr24(100)));
+    for last in [9, 3, 7, 1, 5] {
+        d.send_ipv4(T0, &ipv4_packet(ip(100), ip(last))).unwrap();
+    }
+    let listed: Vec<_> = d.neighbours().into_iter().map(|(_, ip, _)| ip).collect();
+    assert_eq!(listed, [1, 3, 5, 7, 9].map(ip));
+    // Each resolves on its own reply, and only that one.
+    let reply = arp_frame(
+        DIRECTOR_MAC,
+        ArpOperation::Reply,
+        CLIENT_MAC,
+        ip(7),
+        DIRECTOR_MAC,
+        ip(100),
+    );
+    drain(&mut d);
+    d.handle_frame(T0, ETH0, &reply);
+    let resolved: Vec<_> = d
+        .neighbours()
+        .into_iter()
+        .filter(|(_, _, v)| v.mac.is_some())
+        .map(|(_, ip, _)| ip)
+        .collect();
+    assert_eq!(resolved, [ip(7)]);
+    assert_eq!(
+        drain(&mut d).len(),
+        1,
+        "the packet that waited for .7 leaves"
+    );
+}
+
+proptest! {
+    /// The shim's IPv4 header check answers as smoltcp's `verify_checksum`, for intact headers
+    /// (checksum filled) and for any bytes.
+    #[test]
+    fn ipv4_header_check_agrees_with_smoltcp(
+        words in 5usize..=15,
+        bytes in proptest::collection::vec(any::<u8>(), 60),
+        fill in any::<bool>(),
+    ) {
+        let mut h = bytes[..words * 4].to_vec();
+        h[0] = 0x40 | words as u8;
+        let mut pkt = smoltcp::wire::Ipv4Packet::new_unchecked(&mut h[..]);
+        if fill {
+            pkt.fill_checksum();
+        }
+        let smol = smoltcp::wire::Ipv4Packet::new_unchecked(&h[..]).verify_checksum();
+        prop_assert_eq!(super::stack::ipv4_header_valid(&h), smol);
+        if fill {
+            prop_assert!(smol);
+        }
+    }
+}
