@@ -623,6 +623,13 @@ impl LinuxStack {
         h
     }
 
+    /// A TCP socket to read (state, readiness): unlike [`Self::tcp`] it keeps the cached
+    /// smoltcp deadline, which hosts would otherwise recompute after every look. Panics if the
+    /// handle is not a TCP socket of this stack (a caller bug).
+    pub fn tcp_ref(&self, h: SocketHandle) -> &tcp::Socket<'static> {
+        self.sockets.get::<tcp::Socket>(h)
+    }
+
     /// A TCP socket. Panics if the handle is not a TCP socket of this stack (a caller bug).
     pub fn tcp(&mut self, h: SocketHandle) -> &mut tcp::Socket<'static> {
         self.smol_at = None;

@@ -284,7 +284,9 @@ impl HttpClient {
         let mut finished = 0;
         while i < self.inflight.len() {
             let r = &mut self.inflight[i];
-            let s = self.stack.tcp(r.h);
+            // Looked at without `tcp` (which drops the stack's cached deadline) until there is
+            // something to send or read.
+            let s = self.stack.tcp_ref(r.h);
             let state = s.state();
             if !r.established
                 && !matches!(
@@ -294,23 +296,27 @@ impl HttpClient {
             {
                 r.established = true;
             }
-            if r.established && !r.sent && s.may_send() {
-                let _ = s.send_slice(&self.request);
-                r.sent = true;
-                dirty = true;
-            }
+            let send = r.established && !r.sent && s.may_send();
             let changed = state != r.last_state;
             r.last_state = state;
             let mut news = false;
-            while s.can_recv() {
-                let _ = s.recv(|d| {
-                    r.buf.extend_from_slice(d);
-                    (d.len(), ())
-                });
-                news = true;
-                dirty = true;
+            if send || s.can_recv() {
+                let s = self.stack.tcp(r.h);
+                if send {
+                    let _ = s.send_slice(&self.request);
+                    r.sent = true;
+                    dirty = true;
+                }
+                while s.can_recv() {
+                    let _ = s.recv(|d| {
+                        r.buf.extend_from_slice(d);
+                        (d.len(), ())
+                    });
+                    news = true;
+                    dirty = true;
+                }
             }
-            let eof = !s.may_recv() && r.established;
+            let eof = !self.stack.tcp_ref(r.h).may_recv() && r.established;
             // Parse when data came, or when the peer's FIN may have ended a body.
             let parsed = if news || (changed && eof) {
                 parse_response(&r.buf, eof)
@@ -375,7 +381,7 @@ impl HttpClient {
         let mut j = 0;
         while j < self.closing.len() {
             let h = self.closing[j];
-            match self.stack.tcp(h).state() {
+            match self.stack.tcp_ref(h).state() {
                 tcp::State::TimeWait => {
                     self.closing.swap_remove(j);
                     self.free.push(h);

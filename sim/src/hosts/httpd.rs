@@ -174,7 +174,7 @@ impl Httpd {
         let mut i = 0;
         while i < self.listeners.len() {
             let h = self.listeners[i];
-            if self.stack.tcp(h).is_listening() {
+            if self.stack.tcp_ref(h).is_listening() {
                 i += 1;
                 continue;
             }
@@ -206,8 +206,12 @@ impl Httpd {
         let mut i = 0;
         while i < self.conns.len() {
             let c = &mut self.conns[i];
-            let s = self.stack.tcp(c.h);
-            match s.state() {
+            // Looked at first without `tcp` (which would drop the stack's cached deadline):
+            // most connections have nothing to do on a given frame.
+            let s = self.stack.tcp_ref(c.h);
+            let state = s.state();
+            let readable = s.can_recv();
+            match state {
                 tcp::State::TimeWait => {
                     // TIME-WAIT is not kept: the socket is reused at once (see the module doc).
                     let h = c.h;
@@ -223,11 +227,19 @@ impl Httpd {
                 }
                 _ => {}
             }
-            if self.process == Process::Hung {
+            // What the code below would act on: data to read, or (while not closing) a whole
+            // request, a half-close or an idle keep-alive.
+            let due = readable
+                || (!c.closing
+                    && (head_len(&c.buf).is_some()
+                        || state == tcp::State::CloseWait
+                        || now >= c.idle_since + keepalive));
+            if self.process == Process::Hung || !due {
                 i += 1;
                 continue;
             }
-            if s.can_recv() {
+            let s = self.stack.tcp(c.h);
+            if readable {
                 let _ = s.recv(|d| {
                     c.buf.extend_from_slice(d);
                     (d.len(), ())
