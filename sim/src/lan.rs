@@ -242,9 +242,10 @@ enum MacTable {
 }
 
 /// The most MACs a [`MacTable`] scans linearly.
-const SMALL_TABLE: usize = 32;
+const SMALL_TABLE: usize = 8;
 
 impl MacTable {
+    #[inline]
     fn learn(&mut self, mac: u64, port: u16, now: Instant) {
         match self {
             MacTable::Small(v) => {
@@ -265,6 +266,7 @@ impl MacTable {
         }
     }
 
+    #[inline]
     fn get(&self, mac: u64) -> Option<(u16, Instant)> {
         match self {
             MacTable::Small(v) => v.iter().find(|e| e.0 == mac).map(|e| (e.1, e.2)),
