@@ -103,6 +103,22 @@ struct Xmit {
     dport: u16,
 }
 
+impl Xmit {
+    /// Sends packet `p` by `forward` to the dest at `daddr:dport`.
+    #[inline(always)]
+    fn of(p: &Parsed, forward: ForwardMethod, daddr: Ipv4Addr, dport: u16) -> Xmit {
+        Xmit {
+            len: p.total_len,
+            ihl: p.hl,
+            proto: p.proto,
+            df: p.df,
+            forward,
+            daddr,
+            dport,
+        }
+    }
+}
+
 /// The fields of a well-formed TCP/UDP packet that IPVS uses.
 #[derive(Clone, Copy, Debug)]
 struct Parsed {
@@ -629,15 +645,7 @@ impl Ipvs {
             self.conns
                 .touch_in(id, now, p.row(), &self.timeouts_ns, &mut self.dests)?;
         self.count_in(now, dest_id, p.len());
-        Some(Xmit {
-            len: p.total_len,
-            ihl: p.hl,
-            proto: p.proto,
-            df: p.df,
-            forward,
-            daddr,
-            dport,
-        })
+        Some(Xmit::of(p, forward, daddr, dport))
     }
 
     /// [`Ipvs::inbound`] after the lookup of the packet's entry (`cid`), for everything that
@@ -1005,15 +1013,7 @@ impl Ipvs {
             }
             return Step::Done(self.drop(DropReason::NeedsFragmentation));
         }
-        Step::Xmit(Xmit {
-            len: p.total_len,
-            ihl: p.hl,
-            proto: p.proto,
-            df: p.df,
-            forward,
-            daddr,
-            dport,
-        })
+        Step::Xmit(Xmit::of(&p, forward, daddr, dport))
     }
 
     /// Rewrite `out` (the packet, exactly `x.len` bytes) for transmission; returns the next
