@@ -231,7 +231,7 @@ impl Httpd {
             // request, a half-close or an idle keep-alive.
             let due = readable
                 || (!c.closing
-                    && (head_len(&c.buf).is_some()
+                    && ((!c.buf.is_empty() && head_len(&c.buf).is_some())
                         || state == tcp::State::CloseWait
                         || now >= c.idle_since + keepalive));
             if self.process == Process::Hung || !due {
@@ -248,21 +248,21 @@ impl Httpd {
                 dirty = true;
             }
             if !c.closing {
-                if let Some(hl) = head_len(&c.buf) {
-                    let (out, keep) = match parse_request(&c.buf[..hl]) {
+                if let Some((hl, request)) = parse_request(&c.buf) {
+                    let (out, keep) = match request {
                         Some(r) => {
-                            let page = r.path == "/" || r.path == "/index.html";
+                            let page = r.path == b"/" || r.path == b"/index.html";
                             match (r.method, page) {
                                 // The page's responses are built once (they are most traffic).
-                                ("GET", true) if r.keep_alive => (&self.page_keep_alive[..], true),
-                                ("GET", true) => (&self.page_close[..], false),
-                                ("HEAD", true) => {
+                                (b"GET", true) if r.keep_alive => (&self.page_keep_alive[..], true),
+                                (b"GET", true) => (&self.page_close[..], false),
+                                (b"HEAD", true) => {
                                     scratch = response(200, &self.body, true, r.keep_alive);
                                     (&scratch[..], r.keep_alive)
                                 }
-                                ("GET" | "HEAD", false) => {
+                                (b"GET" | b"HEAD", false) => {
                                     scratch =
-                                        response(404, b"not found\n", r.method == "HEAD", false);
+                                        response(404, b"not found\n", r.method == b"HEAD", false);
                                     (&scratch[..], false)
                                 }
                                 _ => {
