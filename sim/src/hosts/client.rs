@@ -13,7 +13,7 @@
 //! `start client` resumes from now. Power off/on loses the whole host.
 
 use super::Deadline;
-use super::http::{Parsed, parse_response, server_from_body};
+use super::http::{KnownResponses, Parsed};
 use lvs_model::event::{Event, HttpError};
 use lvs_model::host::{LinuxStack, SocketHandle, StackConfig, tcp};
 use lvs_model::node::{ControlError, Node, PortId, ProcessAction, Transmit, process_list};
@@ -110,6 +110,8 @@ pub struct HttpClient {
     next_port: u16,
     events: VecDeque<Event>,
     request: Vec<u8>,
+    /// Responses read before (a lab's web server sends the same one every time).
+    known: KnownResponses,
     deadline: Deadline,
     /// Boots so far (0: the first); each seeds its kernel afresh.
     boots: u64,
@@ -148,6 +150,7 @@ impl HttpClient {
             next_port,
             events: VecDeque::new(),
             request,
+            known: KnownResponses::new(),
             deadline: Deadline::default(),
             boots: boot,
         }
@@ -319,7 +322,7 @@ impl HttpClient {
             let eof = !self.stack.tcp_ref(r.h).may_recv() && r.established;
             // Parse when data came, or when the peer's FIN may have ended a body.
             let parsed = if news || (changed && eof) {
-                parse_response(&r.buf, eof)
+                self.known.parse(&r.buf, eof)
             } else {
                 Parsed::Incomplete
             };
@@ -352,8 +355,7 @@ impl HttpClient {
                         s.close();
                         self.closing.push(r.h);
                     }
-                    let server = server_from_body(&r.buf[resp.body]);
-                    self.finish(r.started, Some(resp.status), server, None);
+                    self.finish(r.started, Some(resp.status), resp.server, None);
                 }
                 Err(e) => {
                     if s.state() == tcp::State::SynSent {

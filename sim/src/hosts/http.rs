@@ -127,8 +127,10 @@ pub(crate) struct Request<'a> {
 }
 
 /// Reads the request head at the start of `buf`: `None` while it is incomplete, else the head's
-/// length and the request, which is `None` when the head is not HTTP/1.x.
-pub(crate) fn parse_request(buf: &[u8]) -> Option<(usize, Option<Request<'_>>)> {
+/// length and the request, which is `None` when the head is not HTTP/1.x. (The httpd reads
+/// through [`KnownRequests`].)
+#[cfg(test)]
+fn parse_request(buf: &[u8]) -> Option<(usize, Option<Request<'_>>)> {
     let head = read_head(buf)?;
     Some((head.len, request(buf, &head)))
 }
@@ -179,6 +181,8 @@ pub(crate) struct Response {
     pub close: bool,
     /// Bytes the response took in the buffer.
     pub len: usize,
+    /// The server the body names ([`server_from_body`]).
+    pub server: Option<String>,
 }
 
 /// What is known about a response in `buf` so far.
@@ -190,13 +194,20 @@ pub(crate) enum Parsed {
 }
 
 /// Parses a response; `eof` means the peer closed, which ends a body without Content-Length.
-pub(crate) fn parse_response(buf: &[u8], eof: bool) -> Parsed {
-    let Some(head) = read_head(buf) else {
-        return Parsed::Incomplete;
-    };
+/// (The client reads through [`KnownResponses`].)
+#[cfg(test)]
+fn parse_response(buf: &[u8], eof: bool) -> Parsed {
+    match read_head(buf) {
+        Some(head) => response_with_head(buf, &head, eof),
+        None => Parsed::Incomplete,
+    }
+}
+
+/// [`parse_response`] once the head has been read.
+fn response_with_head(buf: &[u8], head: &Head, eof: bool) -> Parsed {
     let hl = head.len;
     // The status line's first two space-separated parts.
-    let line = first_line(buf, &head);
+    let line = first_line(buf, head);
     let (version, status) = match split_at_space(line) {
         Some((version, rest)) => (version, split_at_space(rest).map_or(rest, |(s, _)| s)),
         None => (line, &b""[..]),
@@ -218,6 +229,7 @@ pub(crate) fn parse_response(buf: &[u8], eof: bool) -> Parsed {
             body: hl..hl + n,
             close,
             len: hl + n,
+            server: server_from_body(&buf[hl..hl + n]),
         }),
         Some(Some(_)) => Parsed::Incomplete,
         Some(None) => Parsed::Malformed,
@@ -226,8 +238,100 @@ pub(crate) fn parse_response(buf: &[u8], eof: bool) -> Parsed {
             body: hl..buf.len(),
             close: true,
             len: buf.len(),
+            server: server_from_body(&buf[hl..]),
         }),
         None => Parsed::Incomplete,
+    }
+}
+
+/// Messages read before, each with what reading it gave: a lab's web server sends the same
+/// response to every request (and its client the same request), so a host reads a message that
+/// starts its buffer byte for byte as a known one did without reading it again. Only readings
+/// that depend on nothing but those bytes are kept, so a known one is the reading of the buffer.
+///
+/// A few are kept (a client meets one response per real server); past that the oldest is
+/// replaced.
+#[derive(Debug)]
+struct Known<T> {
+    entries: Vec<(Vec<u8>, T)>,
+    /// The entry to replace next once full.
+    next: usize,
+}
+
+const KNOWN_MAX: usize = 8;
+
+impl<T> Known<T> {
+    fn new() -> Self {
+        Known {
+            entries: Vec::new(),
+            next: 0,
+        }
+    }
+
+    /// What reading the known message that starts `buf` gave.
+    fn find(&self, buf: &[u8]) -> Option<&T> {
+        self.entries
+            .iter()
+            .find(|(bytes, _)| buf.starts_with(bytes))
+            .map(|(_, value)| value)
+    }
+
+    fn learn(&mut self, bytes: &[u8], value: T) {
+        if self.entries.len() < KNOWN_MAX {
+            self.entries.push((bytes.to_vec(), value));
+        } else {
+            self.entries[self.next] = (bytes.to_vec(), value);
+            self.next = (self.next + 1) % KNOWN_MAX;
+        }
+    }
+}
+
+/// Request heads read before ([`Known`]); a head's reading depends on its bytes alone.
+#[derive(Debug)]
+pub(crate) struct KnownRequests(Known<Head>);
+
+impl KnownRequests {
+    pub(crate) fn new() -> Self {
+        KnownRequests(Known::new())
+    }
+
+    /// [`parse_request`], from a known head when the buffer starts with one.
+    pub(crate) fn parse<'a>(&mut self, buf: &'a [u8]) -> Option<(usize, Option<Request<'a>>)> {
+        let head = match self.0.find(buf) {
+            Some(head) => *head,
+            None => {
+                let head = read_head(buf)?;
+                self.0.learn(&buf[..head.len], head);
+                head
+            }
+        };
+        Some((head.len, request(buf, &head)))
+    }
+}
+
+/// Responses read before ([`Known`]): those framed by Content-Length, whose reading depends on
+/// their head and body alone (one that ends at the peer's FIN depends on where the buffer ends).
+#[derive(Debug)]
+pub(crate) struct KnownResponses(Known<Response>);
+
+impl KnownResponses {
+    pub(crate) fn new() -> Self {
+        KnownResponses(Known::new())
+    }
+
+    /// [`parse_response`], from a known response when the buffer starts with one.
+    pub(crate) fn parse(&mut self, buf: &[u8], eof: bool) -> Parsed {
+        if let Some(response) = self.0.find(buf) {
+            return Parsed::Complete(response.clone());
+        }
+        let Some(head) = read_head(buf) else {
+            return Parsed::Incomplete;
+        };
+        let parsed = response_with_head(buf, &head, eof);
+        if let (Parsed::Complete(response), Some(Some(_))) = (&parsed, head.length) {
+            self.0.learn(&buf[..response.len], response.clone());
+        }
+        parsed
     }
 }
 
@@ -398,6 +502,7 @@ mod plain {
                 body: hl..hl + n,
                 close,
                 len: hl + n,
+                server: server_from_body(&buf[hl..hl + n]),
             }),
             Some(Some(_)) => Parsed::Incomplete,
             Some(None) => Parsed::Malformed,
@@ -406,6 +511,7 @@ mod plain {
                 body: hl..buf.len(),
                 close: true,
                 len: buf.len(),
+                server: server_from_body(&buf[hl..]),
             }),
             None => Parsed::Incomplete,
         }
@@ -637,6 +743,65 @@ mod proptests {
             for ip in [noise, parts.join(".")] {
                 let body = format!("from {ip}{end}");
                 prop_assert_eq!(server_from_body(body.as_bytes()), plain::server_from_body(body.as_bytes()));
+            }
+        }
+
+        /// A known response is what a fresh reading gives, for buffers that start with
+        /// responses seen before (more kinds than are kept), their prefixes, extra bytes and
+        /// noise.
+        #[test]
+        fn known_responses_read_as_the_plain_reading(
+            bufs in proptest::collection::vec(
+                (0..14usize, head_like(), 0..160usize, any::<bool>()), 1..60)) {
+            let mut known = KnownResponses::new();
+            for (kind, noise, cut, eof) in bufs {
+                let mut buf = match kind {
+                    0..12 => {
+                        let body = format!("from 10.0.0.{kind}\n");
+                        response(200 + kind as u16 % 2, body.as_bytes(), false, kind % 3 == 0)
+                    }
+                    12 => b"HTTP/1.0 200 OK\r\n\r\nfrom 10.1.1.1".to_vec(),
+                    _ => Vec::new(),
+                };
+                buf.extend_from_slice(&noise);
+                if kind % 2 == 0 {
+                    buf.truncate(cut);
+                }
+                prop_assert_eq!(known.parse(&buf, eof), plain::parse_response(&buf, eof));
+            }
+        }
+
+        /// A known request head is read as a fresh reading reads it (see above).
+        #[test]
+        fn known_requests_read_as_the_plain_reading(
+            bufs in proptest::collection::vec(
+                (0..14usize, head_like(), 0..80usize), 1..60)) {
+            let mut known = KnownRequests::new();
+            for (kind, noise, cut) in bufs {
+                let mut buf = match kind {
+                    0..12 => format!(
+                        "{} /{} HTTP/1.{}\r\nHost: 10.0.0.1\r\n{}\r\n",
+                        if kind % 3 == 0 { "HEAD" } else { "GET" },
+                        kind,
+                        kind % 2,
+                        if kind % 4 == 0 { "Connection: keep-alive\r\n" } else { "" }
+                    )
+                    .into_bytes(),
+                    12 => b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+                    _ => Vec::new(),
+                };
+                buf.extend_from_slice(&noise);
+                if kind % 2 == 0 {
+                    buf.truncate(cut);
+                }
+                let plain = plain::head_len(&buf).map(|hl| {
+                    let r = plain::parse_request(&buf[..hl]);
+                    (hl, r.map(|(m, p, k)| (m.as_bytes(), p.as_bytes(), k)))
+                });
+                let fast = known
+                    .parse(&buf)
+                    .map(|(hl, r)| (hl, r.map(|r| (r.method, r.path, r.keep_alive))));
+                prop_assert_eq!(fast, plain);
             }
         }
 

@@ -18,7 +18,7 @@
 //! at once (a late retransmitted FIN from the client then meets a RST instead of an ACK).
 
 use super::Deadline;
-use super::http::{head_len, parse_request, response};
+use super::http::{KnownRequests, head_len, response};
 use lvs_model::event::Event;
 use lvs_model::host::{LinuxStack, SocketHandle, StackConfig, tcp};
 use lvs_model::node::{ControlError, Node, PortId, ProcessAction, Transmit, process_list};
@@ -86,6 +86,8 @@ pub struct Httpd {
     /// Closed sockets kept for reuse.
     free: Vec<SocketHandle>,
     requests_served: u64,
+    /// Request heads read before (a lab's client sends the same one every time).
+    known: KnownRequests,
     deadline: Deadline,
     /// Power-ons since the host was built; each seeds its kernel afresh.
     boots: u64,
@@ -119,6 +121,7 @@ impl Httpd {
             conns: Vec::new(),
             free: Vec::new(),
             requests_served: 0,
+            known: KnownRequests::new(),
             deadline: Deadline::default(),
             boots: 0,
         };
@@ -248,7 +251,7 @@ impl Httpd {
                 dirty = true;
             }
             if !c.closing {
-                if let Some((hl, request)) = parse_request(&c.buf) {
+                if let Some((hl, request)) = self.known.parse(&c.buf) {
                     let (out, keep) = match request {
                         Some(r) => {
                             let page = r.path == b"/" || r.path == b"/index.html";
