@@ -92,6 +92,8 @@ struct InFlight {
 const EPHEMERAL: std::ops::RangeInclusive<u16> = 32768..=60999;
 const RX: usize = 4096;
 const TX: usize = 1024;
+/// Spare response buffers kept at most.
+const BUFS_MAX: usize = 16;
 
 /// An HTTP load generator host.
 pub struct HttpClient {
@@ -107,6 +109,9 @@ pub struct HttpClient {
     /// Sockets we closed, kept until the close completes, then reused.
     closing: Vec<SocketHandle>,
     free: Vec<SocketHandle>,
+    /// Response buffers of finished requests, emptied, for the next ones (one allocation
+    /// fewer per request).
+    bufs: Vec<Vec<u8>>,
     next_port: u16,
     events: VecDeque<Event>,
     request: Vec<u8>,
@@ -147,6 +152,7 @@ impl HttpClient {
             idle: Vec::new(),
             closing: Vec::new(),
             free: Vec::new(),
+            bufs: Vec::new(),
             next_port,
             events: VecDeque::new(),
             request,
@@ -204,7 +210,7 @@ impl HttpClient {
                     started: now,
                     sent: false,
                     established: true,
-                    buf: Vec::with_capacity(512),
+                    buf: self.bufs.pop().unwrap_or_else(|| Vec::with_capacity(512)),
                     last_state: tcp::State::Established,
                 });
                 return;
@@ -223,7 +229,7 @@ impl HttpClient {
                 started: now,
                 sent: false,
                 established: false,
-                buf: Vec::with_capacity(512),
+                buf: self.bufs.pop().unwrap_or_else(|| Vec::with_capacity(512)),
                 last_state: tcp::State::SynSent,
             }),
             Err(_) => {
@@ -342,7 +348,12 @@ impl HttpClient {
                 i += 1;
                 continue;
             };
-            let r = self.inflight.swap_remove(i);
+            let mut r = self.inflight.swap_remove(i);
+            if self.bufs.len() < BUFS_MAX {
+                let mut buf = std::mem::take(&mut r.buf);
+                buf.clear();
+                self.bufs.push(buf);
+            }
             let s = self.stack.tcp(r.h);
             finished += 1;
             dirty = true;
