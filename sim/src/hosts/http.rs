@@ -3,8 +3,10 @@
 //! Every request and every response is parsed once in the hot loop of a lab run, so the parsers
 //! read a head in one pass: one newline search per line finds the head's end (`\r\n\r\n`) and
 //! its lines at once, a line is read only when its first byte can start `Connection` or
-//! `Content-Length`, and numbers are read from their digits. The plain readings they replace
-//! live on in the tests, which hold the fast ones to them.
+//! `Content-Length`, and numbers are read from their digits. The hosts read through
+//! [`KnownRequests`] and [`KnownResponses`], which skip even that for a message they have read
+//! before byte for byte (a lab's hosts exchange the same few messages all run). The plain
+//! readings all this replaces live on in the tests, which hold the fast ones to them.
 
 /// What the `Connection` header says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
