@@ -528,7 +528,7 @@ impl Node for Director {
         };
         [
             self.stack.poll_timeout(),
-            self.ipvs.poll_timeout(),
+            self.ipvs.poll_timeout_mut(),
             keepalived,
         ]
         .into_iter()

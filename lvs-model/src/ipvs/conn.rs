@@ -902,6 +902,32 @@ impl ConnTable {
         self.timers.first().map(|(t, _)| t)
     }
 
+    /// Settles the earliest timers that would expire nothing when they fire, until the
+    /// earliest is one that will: a timer whose slot is empty, or whose entry has armed one
+    /// for another time since, is dropped (should the entry later arm one for that very
+    /// time, that arm queues its own copy); a timer whose entry has been pushed later is
+    /// re-armed at the entry's deadline now rather than when it fires. Entries expire at the
+    /// same times either way — at the first instant their deadline is not in the future —
+    /// and [`ConnTable::poll_timeout`] becomes a deadline that does something: a connection
+    /// that lives past its first timer would otherwise wake the director for nothing.
+    pub(crate) fn settle_timers(&mut self) {
+        while let Some((t, slot)) = self.timers.first() {
+            match self.slots.get_mut(slot as usize) {
+                Some(Some(c)) if c.timer_at == t => {
+                    if c.expires <= t {
+                        return;
+                    }
+                    self.timers.pop_first();
+                    c.timer_at = c.expires;
+                    self.timers.arm(c.expires, c.timeout_ns, slot);
+                }
+                _ => {
+                    self.timers.pop_first();
+                }
+            }
+        }
+    }
+
     /// The next entry whose deadline has passed at `now`, with that deadline, re-arming any
     /// whose deadline moved later. The caller decides what expiry means (templates with
     /// children live on).

@@ -1351,14 +1351,23 @@ mod tests {
     /// TCP and UDP services on the test packets' destination, each with a DR, a NAT and a
     /// TUN dest (weights 1-3), and a route MTU of `mtu`.
     fn lab(mtu: u16) -> super::super::Ipvs {
-        use super::super::{DestConfig, IpvsConfig, ServiceConfig};
+        lab_with(mtu, false)
+    }
+
+    /// [`lab`], the TCP service persistent (30 s) or not.
+    fn lab_with(mtu: u16, persistent: bool) -> super::super::Ipvs {
+        use super::super::{DestConfig, IpvsConfig, Persistence, ServiceConfig};
         let mut ipvs = super::super::Ipvs::new(IpvsConfig {
             local_addr: Ipv4Addr::new(192, 168, 80, 100),
             route_mtu: mtu,
         });
         let vip = Ipv4Addr::new(192, 168, 80, 200);
         for key in [ServiceKey::tcp(vip, 80), ServiceKey::udp(vip, 53)] {
-            ipvs.add_service(ServiceConfig::new(key)).unwrap();
+            let mut cfg = ServiceConfig::new(key);
+            if persistent && key == ServiceKey::tcp(vip, 80) {
+                cfg = cfg.persistent(Persistence::new(Duration::from_secs(30)));
+            }
+            ipvs.add_service(cfg).unwrap();
             for (i, fwd) in [
                 ForwardMethod::DirectRoute,
                 ForwardMethod::Masquerade,
@@ -1436,6 +1445,118 @@ mod tests {
                 prop_assert_eq!(&buf[..headroom.len()], &headroom[..]);
                 prop_assert_eq!(&buf[headroom.len()..], &plain[..]);
                 prop_assert_eq!(format!("{a:?}"), format!("{b:?}"));
+            }
+        }
+    }
+
+    /// What can be seen of an IPVS: entries (without their timer bookkeeping), dests,
+    /// counters and estimates.
+    fn observable(ipvs: &super::super::Ipvs) -> String {
+        let conns: Vec<String> = ipvs
+            .conns()
+            .iter()
+            .map(|(id, c)| {
+                format!(
+                    "{id:?} {:?} {}:{} {}:{} {}:{} {:?} {:?} {:?} t{} i{} n{} {:?} {:?} {:?} h{}",
+                    c.protocol,
+                    c.caddr,
+                    c.cport,
+                    c.vaddr,
+                    c.vport,
+                    c.daddr,
+                    c.dport,
+                    c.dest,
+                    c.forward,
+                    c.state,
+                    c.template,
+                    c.inactive,
+                    c.n_control,
+                    c.control(),
+                    c.timeout(),
+                    c.expires,
+                    c.hashed,
+                )
+            })
+            .collect();
+        format!(
+            "{conns:?} {:?} {:?} {:?} {:?}",
+            ipvs.dest_table(),
+            ipvs.total_stats(),
+            ipvs.drops(),
+            ipvs.estimated_total_stats()
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Settling the timers (`poll_timeout_mut`) changes when IPVS asks to be woken, not
+        /// what happens: driven to every deadline either form asks for, an IPVS on the plain
+        /// `poll_timeout` and one on `poll_timeout_mut` hold the same entries, counters and
+        /// estimates at every instant, and the settled deadline is never earlier than the
+        /// plain one nor later than the next expiry.
+        #[test]
+        fn settled_timers_expire_entries_at_the_same_times(
+            persistent in any::<bool>(),
+            short in any::<bool>(),
+            steps in proptest::collection::vec(
+                (
+                    0u8..3,
+                    0u16..3,
+                    prop_oneof![Just(0x02u8), Just(0x10u8), Just(0x11u8), Just(0x04u8), any::<u8>()],
+                    prop_oneof![3 => Just(6u8), 1 => Just(17u8)],
+                    prop_oneof![Just(0u64), 0u64..2_000, 0u64..200_000],
+                ),
+                1..80,
+            ),
+        ) {
+            use rand_core::SeedableRng;
+            let (mut a, mut b) = (lab_with(1500, persistent), lab_with(1500, persistent));
+            if short {
+                for ipvs in [&mut a, &mut b] {
+                    ipvs.set_timeouts(Duration::from_secs(5), Duration::from_secs(3), Duration::from_secs(4));
+                }
+            }
+            let mut ra = rand_chacha::ChaCha12Rng::seed_from_u64(7);
+            let mut rb = rand_chacha::ChaCha12Rng::seed_from_u64(7);
+            let mut now = Instant::ZERO;
+            for (client, sport, flags, proto, wait_ms) in steps {
+                let until = now + Duration::from_millis(wait_ms);
+                loop {
+                    let plain = a.poll_timeout();
+                    let settled = b.poll_timeout_mut();
+                    // Settling only drops or postpones timers.
+                    let later = match (plain, settled) {
+                        (_, None) => true,
+                        (Some(p), Some(s)) => s >= p,
+                        (None, Some(_)) => false,
+                    };
+                    prop_assert!(later, "{:?} before {:?}", settled, plain);
+                    let Some(t) = [plain, settled].into_iter().flatten().min().filter(|&t| t <= until) else {
+                        break;
+                    };
+                    let t = t.max(now);
+                    a.handle_timeout(t);
+                    b.handle_timeout(t);
+                    now = t;
+                    prop_assert_eq!(observable(&a), observable(&b));
+                }
+                now = until;
+                let mut l4 = vec![0u8; 40];
+                l4[0..2].copy_from_slice(&(1000 + sport).to_be_bytes());
+                l4[2..4].copy_from_slice(&(if proto == 17 { 53u16 } else { 80u16 }).to_be_bytes());
+                l4[4..6].copy_from_slice(&40u16.to_be_bytes());
+                l4[12] = 0x50;
+                l4[13] = flags;
+                let mut p = packet(5, proto, &l4, 0x4000, 0);
+                p[15] = 1 + client;
+                Ipv4Packet::new_unchecked(&mut p[..]).fill_checksum();
+                let (mut pa, mut pb) = (p.clone(), p);
+                let x = a.process_inbound_in_place(now, 0, &mut pa, &mut ra);
+                let y = b.process_inbound_in_place(now, 0, &mut pb, &mut rb);
+                prop_assert_eq!(x, y);
+                prop_assert_eq!(pa, pb);
+                prop_assert_eq!(observable(&a), observable(&b));
             }
         }
     }
