@@ -390,9 +390,20 @@ impl Director {
     }
 }
 
+/// Whether `frame` may be a VRRP advert: IPv4 (ethertype 0x0800) carrying IP protocol 112,
+/// long enough for an IPv4 header. [`VrrpProcess::handle_frame`] declines any other frame
+/// without counting it, and the director offers it every frame it forwards.
+#[inline]
+fn may_be_vrrp(frame: &[u8]) -> bool {
+    frame.len() >= 34
+        && frame[12..14] == [0x08, 0x00]
+        && frame[23] == crate::wire::vrrp::IP_PROTOCOL
+}
+
 impl Node for Director {
     fn handle_frame(&mut self, now: Instant, port: PortId, frame: &[u8]) {
         if self.running
+            && may_be_vrrp(frame)
             && let Some(v) = &mut self.vrrp
             && v.handle_frame(now, port, frame)
         {
@@ -629,6 +640,63 @@ mod tests {
                 prop_assert_eq!(drain(&mut a), drain(&mut b));
                 prop_assert_eq!(a.counters(), b.counters());
                 prop_assert_eq!(a.poll_timeout(), b.poll_timeout());
+            }
+        }
+    }
+
+    /// The director of the seed's keepalived-master.conf on 192.168.80.100.
+    fn seed_director() -> Director {
+        let parsed = crate::config::parse_str(
+            include_str!("../../../scenarios/seed/keepalived-master.conf"),
+            &crate::config::ParseOptions::default(),
+        );
+        Director::new(DirectorConfig {
+            ports: vec![DirectorPort {
+                name: "eth1".into(),
+                mac: DIRECTOR_MAC,
+                addr: ip(100),
+                prefix_len: 24,
+            }],
+            gateway: None,
+            keepalived: parsed.config,
+            seed: 1,
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// A frame `may_be_vrrp` turns away is one keepalived's VRRP declines without counting
+        /// it: random frames, with the ethertype and IP protocol bytes often VRRP's, the
+        /// lengths around the IPv4 header's end, and real adverts bent.
+        #[test]
+        fn frames_turned_away_are_not_vrrp(
+            mut frame in prop_oneof![Just(33usize), Just(34), 0usize..80]
+                .prop_flat_map(|n| proptest::collection::vec(any::<u8>(), n)),
+            ethertype in prop_oneof![Just([0x08u8, 0x00]), Just([0x08, 0x06]), any::<[u8; 2]>()],
+            proto in prop_oneof![Just(112u8), Just(6), any::<u8>()],
+            ihl in prop_oneof![Just(0x45u8), any::<u8>()],
+            total_len in prop_oneof![Just(20u16), 20u16..66, any::<u16>()],
+        ) {
+            if let Some(b) = frame.get_mut(16..18) {
+                b.copy_from_slice(&total_len.to_be_bytes());
+            }
+            if let Some(b) = frame.get_mut(12..14) {
+                b.copy_from_slice(&ethertype);
+            }
+            if let Some(b) = frame.get_mut(14) {
+                *b = ihl;
+            }
+            if let Some(b) = frame.get_mut(23) {
+                *b = proto;
+            }
+            let mut d = seed_director();
+            let v = d.vrrp.as_mut().unwrap();
+            let before = format!("{:?}", v.stats());
+            let taken = v.handle_frame(Instant::ZERO, PortId(0), &frame);
+            if !may_be_vrrp(&frame) {
+                prop_assert!(!taken);
+                prop_assert_eq!(before, format!("{:?}", v.stats()));
             }
         }
     }
