@@ -301,32 +301,73 @@ impl Director {
     }
 
     /// Runs a packet through IPVS; returns whether the local stack (smoltcp) got something to
-    /// do, so the caller can skip polling it for the common forwarded packet.
-    fn handle_ipv4(&mut self, now: Instant, packet: &[u8], local: bool) -> bool {
+    /// do, so the caller can skip polling it for the common forwarded packet. `frame` is the
+    /// frame `packet` came in, which starts [`LinuxStack::HEADROOM`] bytes into it.
+    fn handle_ipv4(&mut self, now: Instant, frame: &[u8], packet: &[u8], local: bool) -> bool {
+        if !local {
+            return self.handle_outbound(now, packet);
+        }
+        // The frame is copied once, into a pooled buffer (no allocation per packet): IPVS
+        // rewrites the packet behind the old Ethernet header, and a forwarded packet leaves
+        // in that same buffer with the new header written over the old.
+        let head = LinuxStack::HEADROOM;
+        let end = head + packet.len();
+        debug_assert!(
+            frame
+                .get(head..end)
+                .is_some_and(|p| std::ptr::eq(p, packet))
+        );
+        let mut buf = self.stack.take_buffer();
+        buf.extend_from_slice(&frame[..end]);
+        let action = self
+            .ipvs
+            .process_inbound_in_place_at(now, 0, &mut buf, head, &mut self.rng);
+        let local_work = match action {
+            Action::Forward { next_hop } => {
+                // The next hop is the RIP; route it like the kernel's output path would,
+                // through the gateway when off-link.
+                if let Some(route) = self.stack.route(next_hop) {
+                    let _ = self
+                        .stack
+                        .send_ipv4_buffer_via(now, route.port, route.next_hop, buf);
+                } else {
+                    self.stack.recycle_frame(buf);
+                }
+                return false;
+            }
+            Action::LocalDeliver => {
+                self.stack.deliver_local(now, packet);
+                true
+            }
+            Action::Reply(reply) => {
+                let _ = self.stack.send_ipv4(now, &reply);
+                true
+            }
+            Action::Pass | Action::Drop(_) => false,
+        };
+        self.stack.recycle_frame(buf);
+        local_work
+    }
+
+    /// A packet for another host: IPVS's NAT reply path takes it or it is dropped (the
+    /// director does not route).
+    fn handle_outbound(&mut self, now: Instant, packet: &[u8]) -> bool {
         // IPVS rewrites a copy of the packet in a pooled buffer (no allocation per packet).
         let mut buf = self.stack.take_buffer();
         buf.extend_from_slice(packet);
-        let action = if local {
-            self.ipvs
-                .process_inbound_in_place(now, 0, &mut buf, &mut self.rng)
-        } else {
-            self.ipvs
-                .process_outbound_in_place(now, &mut buf, &mut self.rng)
-        };
+        let action = self
+            .ipvs
+            .process_outbound_in_place(now, &mut buf, &mut self.rng);
         let local_work = match action {
             Action::Forward { next_hop } => {
-                // The next hop is the RIP (or a NAT client); route it like the kernel's output
-                // path would, through the gateway when off-link.
+                // The next hop is the NAT client; routed like the kernel's output path would,
+                // through the gateway when off-link.
                 if let Some(route) = self.stack.route(next_hop) {
                     let _ = self
                         .stack
                         .send_ipv4_via(now, route.port, route.next_hop, &buf);
                 }
                 false
-            }
-            Action::LocalDeliver if local => {
-                self.stack.deliver_local(now, packet);
-                true
             }
             Action::Reply(reply) => {
                 let _ = self.stack.send_ipv4(now, &reply);
@@ -349,9 +390,20 @@ impl Director {
     }
 }
 
+/// Whether `frame` may be a VRRP advert: IPv4 (ethertype 0x0800) carrying IP protocol 112,
+/// long enough for an IPv4 header. [`VrrpProcess::handle_frame`] declines any other frame
+/// without counting it, and the director offers it every frame it forwards.
+#[inline]
+fn may_be_vrrp(frame: &[u8]) -> bool {
+    frame.len() >= 34
+        && frame[12..14] == [0x08, 0x00]
+        && frame[23] == crate::wire::vrrp::IP_PROTOCOL
+}
+
 impl Node for Director {
     fn handle_frame(&mut self, now: Instant, port: PortId, frame: &[u8]) {
         if self.running
+            && may_be_vrrp(frame)
             && let Some(v) = &mut self.vrrp
             && v.handle_frame(now, port, frame)
         {
@@ -361,7 +413,7 @@ impl Node for Director {
         let local_work = match self.stack.classify(now, port, frame) {
             // ARP: answered by the shim, but a resolution may release queued smoltcp packets.
             Inbound::Done => true,
-            Inbound::Ipv4 { packet, local, .. } => self.handle_ipv4(now, packet, local),
+            Inbound::Ipv4 { packet, local, .. } => self.handle_ipv4(now, frame, packet, local),
         };
         if local_work {
             self.pump(now);
@@ -487,11 +539,165 @@ impl Node for Director {
         };
         [
             self.stack.poll_timeout(),
-            self.ipvs.poll_timeout(),
+            self.ipvs.poll_timeout_mut(),
             keepalived,
         ]
         .into_iter()
         .flatten()
         .min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::EthernetAddress;
+    use proptest::prelude::*;
+    use smoltcp::wire::{ArpOperation, ArpPacket, ArpRepr, EthernetFrame, EthernetProtocol};
+
+    const DIRECTOR_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x64]);
+    const WEB_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x66]);
+
+    fn ip(last: u8) -> Ipv4Addr {
+        Ipv4Addr::new(192, 168, 80, last)
+    }
+
+    /// A director's kernel stack with one port on 192.168.80.0/24 and a gateway (.1).
+    fn stack() -> LinuxStack {
+        let mut sc = StackConfig::single(5, DIRECTOR_MAC, Ipv4Cidr::new(ip(100), 24));
+        sc.gateway = Some(ip(1));
+        LinuxStack::new(sc)
+    }
+
+    /// web-102's ARP reply to the director.
+    fn arp_reply() -> Vec<u8> {
+        let repr = ArpRepr::EthernetIpv4 {
+            operation: ArpOperation::Reply,
+            source_hardware_addr: WEB_MAC,
+            source_protocol_addr: ip(102),
+            target_hardware_addr: DIRECTOR_MAC,
+            target_protocol_addr: ip(100),
+        };
+        let mut f = vec![0u8; 14 + repr.buffer_len()];
+        let mut eth = EthernetFrame::new_unchecked(&mut f[..]);
+        eth.set_dst_addr(DIRECTOR_MAC);
+        eth.set_src_addr(WEB_MAC);
+        eth.set_ethertype(EthernetProtocol::Arp);
+        repr.emit(&mut ArpPacket::new_unchecked(&mut f[14..]));
+        f
+    }
+
+    fn drain(s: &mut LinuxStack) -> (Vec<Transmit>, Vec<Event>) {
+        let t = std::iter::from_fn(|| s.poll_transmit()).collect();
+        let e = std::iter::from_fn(|| s.poll_event()).collect();
+        (t, e)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// The forwarding path's send of a filled buffer (headroom of any content, then the
+        /// packet) makes the same frames, results, events and counters as the copying send:
+        /// resolved and unresolved next hops, broadcast and multicast destinations, unknown
+        /// ports, malformed packets, and an ARP reply releasing queued packets.
+        #[test]
+        fn buffer_send_matches_copying_send(
+            sends in proptest::collection::vec(
+                (
+                    proptest::collection::vec(any::<u8>(), 0..64),
+                    prop_oneof![Just(0x45u8), any::<u8>()],
+                    prop_oneof![Just([192u8, 168, 80, 200]), Just([255; 4]), Just([224, 0, 0, 18]),
+                        Just([192, 168, 80, 255]), any::<[u8; 4]>()],
+                    prop_oneof![4 => Just(0u16), 1 => Just(1u16)],
+                    prop_oneof![Just(102u8), Just(103u8), Just(1u8)],
+                    any::<u8>(),
+                    any::<bool>(),
+                ),
+                1..24,
+            ),
+        ) {
+            let (mut a, mut b) = (stack(), stack());
+            let mut now = Instant::ZERO;
+            for (mut packet, version, dst, port, hop, fill, arp) in sends {
+                now += crate::time::Duration::from_millis(300);
+                a.handle_timeout(now);
+                b.handle_timeout(now);
+                if arp {
+                    a.handle_frame(now, PortId(0), &arp_reply());
+                    b.handle_frame(now, PortId(0), &arp_reply());
+                }
+                if let Some(v) = packet.first_mut() {
+                    *v = version;
+                }
+                if let Some(d) = packet.get_mut(16..20) {
+                    d.copy_from_slice(&dst);
+                }
+                let mut buf = vec![fill; LinuxStack::HEADROOM];
+                buf.extend_from_slice(&packet);
+                let x = a.send_ipv4_via(now, PortId(port), ip(hop), &packet);
+                let y = b.send_ipv4_buffer_via(now, PortId(port), ip(hop), buf);
+                prop_assert_eq!(x, y);
+                prop_assert_eq!(drain(&mut a), drain(&mut b));
+                prop_assert_eq!(a.counters(), b.counters());
+                prop_assert_eq!(a.poll_timeout(), b.poll_timeout());
+            }
+        }
+    }
+
+    /// The director of the seed's keepalived-master.conf on 192.168.80.100.
+    fn seed_director() -> Director {
+        let parsed = crate::config::parse_str(
+            include_str!("../../../scenarios/seed/keepalived-master.conf"),
+            &crate::config::ParseOptions::default(),
+        );
+        Director::new(DirectorConfig {
+            ports: vec![DirectorPort {
+                name: "eth1".into(),
+                mac: DIRECTOR_MAC,
+                addr: ip(100),
+                prefix_len: 24,
+            }],
+            gateway: None,
+            keepalived: parsed.config,
+            seed: 1,
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// A frame `may_be_vrrp` turns away is one keepalived's VRRP declines without counting
+        /// it: random frames, with the ethertype and IP protocol bytes often VRRP's, the
+        /// lengths around the IPv4 header's end, and real adverts bent.
+        #[test]
+        fn frames_turned_away_are_not_vrrp(
+            mut frame in prop_oneof![Just(33usize), Just(34), 0usize..80]
+                .prop_flat_map(|n| proptest::collection::vec(any::<u8>(), n)),
+            ethertype in prop_oneof![Just([0x08u8, 0x00]), Just([0x08, 0x06]), any::<[u8; 2]>()],
+            proto in prop_oneof![Just(112u8), Just(6), any::<u8>()],
+            ihl in prop_oneof![Just(0x45u8), any::<u8>()],
+            total_len in prop_oneof![Just(20u16), 20u16..66, any::<u16>()],
+        ) {
+            if let Some(b) = frame.get_mut(16..18) {
+                b.copy_from_slice(&total_len.to_be_bytes());
+            }
+            if let Some(b) = frame.get_mut(12..14) {
+                b.copy_from_slice(&ethertype);
+            }
+            if let Some(b) = frame.get_mut(14) {
+                *b = ihl;
+            }
+            if let Some(b) = frame.get_mut(23) {
+                *b = proto;
+            }
+            let mut d = seed_director();
+            let v = d.vrrp.as_mut().unwrap();
+            let before = format!("{:?}", v.stats());
+            let taken = v.handle_frame(Instant::ZERO, PortId(0), &frame);
+            if !may_be_vrrp(&frame) {
+                prop_assert!(!taken);
+                prop_assert_eq!(before, format!("{:?}", v.stats()));
+            }
+        }
     }
 }

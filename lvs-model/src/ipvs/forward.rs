@@ -531,7 +531,7 @@ impl Ipvs {
         match self.inbound(now, fwmark, packet, rng) {
             Step::Xmit(x) => {
                 let mut out = packet[..x.len as usize].to_vec();
-                let next_hop = self.rewrite(&x, &mut out, rng);
+                let next_hop = self.rewrite(&x, &mut out, 0, rng);
                 Verdict::Forward {
                     next_hop,
                     packet: out,
@@ -552,6 +552,22 @@ impl Ipvs {
         packet: &mut Vec<u8>,
         rng: &mut impl Rng,
     ) -> Action {
+        self.process_inbound_in_place_at(now, fwmark, packet, 0, rng)
+    }
+
+    /// [`Ipvs::process_inbound_in_place`] for a packet that starts `head` bytes into `buf`;
+    /// the bytes before it are left as they are. A director copies a received frame whole and
+    /// rewrites the packet behind its Ethernet header, so the buffer goes out as the frame
+    /// without a second copy.
+    pub fn process_inbound_in_place_at(
+        &mut self,
+        now: Instant,
+        fwmark: u32,
+        buf: &mut Vec<u8>,
+        head: usize,
+        rng: &mut impl Rng,
+    ) -> Action {
+        let packet = buf.get(head..).unwrap_or(&[]);
         // `inbound` written out, so that the common case returns its action directly.
         let step = match parse_plain(packet) {
             Some(p) => {
@@ -561,9 +577,9 @@ impl Ipvs {
                 if let Some(id) = cid
                     && let Some(x) = self.forward_on(now, id, &p, packet)
                 {
-                    packet.truncate(x.len as usize);
+                    buf.truncate(head + x.len as usize);
                     return Action::Forward {
-                        next_hop: self.rewrite(&x, packet, rng),
+                        next_hop: self.rewrite(&x, buf, head, rng),
                     };
                 }
                 self.inbound_looked_up(now, fwmark, p, &packet[..p.len()], cid, rng)
@@ -572,9 +588,9 @@ impl Ipvs {
         };
         match step {
             Step::Xmit(x) => {
-                packet.truncate(x.len as usize);
+                buf.truncate(head + x.len as usize);
                 Action::Forward {
-                    next_hop: self.rewrite(&x, packet, rng),
+                    next_hop: self.rewrite(&x, buf, head, rng),
                 }
             }
             Step::Done(v) => Action::from_verdict(v),
@@ -1016,35 +1032,38 @@ impl Ipvs {
         Step::Xmit(Xmit::of(&p, forward, daddr, dport))
     }
 
-    /// Rewrite `out` (the packet, exactly `x.len` bytes) for transmission; returns the next
-    /// hop.
+    /// Rewrite the packet in `out` from `head` on (exactly `x.len` bytes) for transmission;
+    /// returns the next hop.
     #[inline]
-    fn rewrite(&self, x: &Xmit, out: &mut Vec<u8>, rng: &mut impl Rng) -> Ipv4Addr {
-        decrement_ttl(out);
+    fn rewrite(&self, x: &Xmit, out: &mut Vec<u8>, head: usize, rng: &mut impl Rng) -> Ipv4Addr {
+        if let Some(pkt) = out.get_mut(head..) {
+            decrement_ttl(pkt);
+        }
         // DR sends the packet as it is now; NAT and TUN rewrite more, out of line.
         if x.forward != ForwardMethod::DirectRoute {
-            self.rewrite_nat_tun(x, out, rng);
+            self.rewrite_nat_tun(x, out, head, rng);
         }
         x.daddr
     }
 
     /// [`Ipvs::rewrite`] for NAT and TUN, after the TTL update.
     #[inline(never)]
-    fn rewrite_nat_tun(&self, x: &Xmit, out: &mut Vec<u8>, rng: &mut impl Rng) {
+    fn rewrite_nat_tun(&self, x: &Xmit, out: &mut Vec<u8>, head: usize, rng: &mut impl Rng) {
         let daddr = x.daddr;
         match x.forward {
             ForwardMethod::DirectRoute => {}
             ForwardMethod::Masquerade => {
                 let port_off = 2; // destination port
-                mangle(out, x.ihl as usize, x.proto, 16, daddr, port_off, x.dport);
+                let pkt = &mut out[head..];
+                mangle(pkt, x.ihl as usize, x.proto, 16, daddr, port_off, x.dport);
             }
             ForwardMethod::Tunnel => {
-                let (tos, ttl) = (out[1], out[8]);
+                let (tos, ttl) = (out[head + 1], out[head + 8]);
                 let (dscp, ecn) = (tos >> 2, tos & 3);
                 let df = self.sysctl.pmtu_disc && x.df;
-                out.splice(0..0, [0u8; 20]);
-                let total = out.len() as u16;
-                let mut ip = Ipv4Packet::new_unchecked(&mut out[..]);
+                out.splice(head..head, [0u8; 20]);
+                let total = (out.len() - head) as u16;
+                let mut ip = Ipv4Packet::new_unchecked(&mut out[head..]);
                 ip.set_version(4);
                 ip.set_header_len(20);
                 ip.set_dscp(dscp);
@@ -1326,6 +1345,219 @@ mod tests {
             fill_ip_checksum(&mut a);
             Ipv4Packet::new_unchecked(&mut h[..]).fill_checksum();
             prop_assert_eq!(a, h);
+        }
+    }
+
+    /// TCP and UDP services on the test packets' destination, each with a DR, a NAT and a
+    /// TUN dest (weights 1-3), and a route MTU of `mtu`.
+    fn lab(mtu: u16) -> super::super::Ipvs {
+        lab_with(mtu, false)
+    }
+
+    /// [`lab`], the TCP service persistent (30 s) or not.
+    fn lab_with(mtu: u16, persistent: bool) -> super::super::Ipvs {
+        use super::super::{DestConfig, IpvsConfig, Persistence, ServiceConfig};
+        let mut ipvs = super::super::Ipvs::new(IpvsConfig {
+            local_addr: Ipv4Addr::new(192, 168, 80, 100),
+            route_mtu: mtu,
+        });
+        let vip = Ipv4Addr::new(192, 168, 80, 200);
+        for key in [ServiceKey::tcp(vip, 80), ServiceKey::udp(vip, 53)] {
+            let mut cfg = ServiceConfig::new(key);
+            if persistent && key == ServiceKey::tcp(vip, 80) {
+                cfg = cfg.persistent(Persistence::new(Duration::from_secs(30)));
+            }
+            ipvs.add_service(cfg).unwrap();
+            for (i, fwd) in [
+                ForwardMethod::DirectRoute,
+                ForwardMethod::Masquerade,
+                ForwardMethod::Tunnel,
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let rip = Ipv4Addr::new(192, 168, 80, 102 + i as u8);
+                let port = if key == ServiceKey::udp(vip, 53) {
+                    53
+                } else {
+                    80
+                };
+                let cfg = DestConfig::new(rip, port).forward(fwd).weight(1 + i as u32);
+                ipvs.add_dest(&key, cfg).unwrap();
+            }
+        }
+        ipvs
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// A packet behind `head` bytes of headroom gets the same decisions, state, counters
+        /// and bytes as the same packet at the start of its buffer, and the headroom is kept:
+        /// over new and established connections, DR, NAT and TUN, TTL 1, packets over the
+        /// MTU, trailing bytes and malformed packets, with time and expiries in between.
+        #[test]
+        fn in_place_at_matches_in_place(
+            headroom in proptest::collection::vec(any::<u8>(), 0..24),
+            mtu in prop_oneof![Just(1500u16), Just(60u16)],
+            steps in proptest::collection::vec(
+                (
+                    0u8..4,
+                    0u16..3,
+                    prop_oneof![Just(0x02u8), Just(0x10u8), Just(0x11u8), Just(0x04u8), any::<u8>()],
+                    prop_oneof![Just(6u8), Just(17u8), Just(1u8)],
+                    prop_oneof![Just(64u8), Just(1u8)],
+                    0usize..3,
+                    proptest::option::of((0usize..48, any::<u8>())),
+                    0u64..200_000,
+                ),
+                1..60,
+            ),
+        ) {
+            use rand_core::SeedableRng;
+            let (mut a, mut b) = (lab(mtu), lab(mtu));
+            let mut ra = rand_chacha::ChaCha12Rng::seed_from_u64(7);
+            let mut rb = rand_chacha::ChaCha12Rng::seed_from_u64(7);
+            let mut now = Instant::ZERO;
+            for (client, sport, flags, proto, ttl, extra, poke, wait_ms) in steps {
+                now += Duration::from_millis(wait_ms);
+                a.handle_timeout(now);
+                b.handle_timeout(now);
+                let mut l4 = vec![0u8; 40];
+                l4[0..2].copy_from_slice(&(1000 + sport).to_be_bytes());
+                l4[2..4].copy_from_slice(&(if proto == 17 { 53u16 } else { 80u16 }).to_be_bytes());
+                l4[4..6].copy_from_slice(&40u16.to_be_bytes());
+                l4[12] = 0x50;
+                l4[13] = flags;
+                let mut p = packet(5, proto, &l4, 0x4000, extra);
+                p[8] = ttl;
+                p[15] = 1 + client;
+                Ipv4Packet::new_unchecked(&mut p[..]).fill_checksum();
+                if let Some((i, v)) = poke && i < p.len() {
+                    p[i] = v;
+                }
+                let mut plain = p.clone();
+                let mut buf = headroom.clone();
+                buf.extend_from_slice(&p);
+                let x = a.process_inbound_in_place(now, 0, &mut plain, &mut ra);
+                let y = b.process_inbound_in_place_at(now, 0, &mut buf, headroom.len(), &mut rb);
+                prop_assert_eq!(&x, &y);
+                prop_assert_eq!(&buf[..headroom.len()], &headroom[..]);
+                prop_assert_eq!(&buf[headroom.len()..], &plain[..]);
+                prop_assert_eq!(format!("{a:?}"), format!("{b:?}"));
+            }
+        }
+    }
+
+    /// What can be seen of an IPVS: entries (without their timer bookkeeping), dests,
+    /// counters and estimates.
+    fn observable(ipvs: &super::super::Ipvs) -> String {
+        let conns: Vec<String> = ipvs
+            .conns()
+            .iter()
+            .map(|(id, c)| {
+                format!(
+                    "{id:?} {:?} {}:{} {}:{} {}:{} {:?} {:?} {:?} t{} i{} n{} {:?} {:?} {:?} h{}",
+                    c.protocol,
+                    c.caddr,
+                    c.cport,
+                    c.vaddr,
+                    c.vport,
+                    c.daddr,
+                    c.dport,
+                    c.dest,
+                    c.forward,
+                    c.state,
+                    c.template,
+                    c.inactive,
+                    c.n_control,
+                    c.control(),
+                    c.timeout(),
+                    c.expires,
+                    c.hashed,
+                )
+            })
+            .collect();
+        format!(
+            "{conns:?} {:?} {:?} {:?} {:?}",
+            ipvs.dest_table(),
+            ipvs.total_stats(),
+            ipvs.drops(),
+            ipvs.estimated_total_stats()
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Settling the timers (`poll_timeout_mut`) changes when IPVS asks to be woken, not
+        /// what happens: driven to every deadline either form asks for, an IPVS on the plain
+        /// `poll_timeout` and one on `poll_timeout_mut` hold the same entries, counters and
+        /// estimates at every instant, and the settled deadline is never earlier than the
+        /// plain one nor later than the next expiry.
+        #[test]
+        fn settled_timers_expire_entries_at_the_same_times(
+            persistent in any::<bool>(),
+            short in any::<bool>(),
+            steps in proptest::collection::vec(
+                (
+                    0u8..3,
+                    0u16..3,
+                    prop_oneof![Just(0x02u8), Just(0x10u8), Just(0x11u8), Just(0x04u8), any::<u8>()],
+                    prop_oneof![3 => Just(6u8), 1 => Just(17u8)],
+                    prop_oneof![Just(0u64), 0u64..2_000, 0u64..200_000],
+                ),
+                1..80,
+            ),
+        ) {
+            use rand_core::SeedableRng;
+            let (mut a, mut b) = (lab_with(1500, persistent), lab_with(1500, persistent));
+            if short {
+                for ipvs in [&mut a, &mut b] {
+                    ipvs.set_timeouts(Duration::from_secs(5), Duration::from_secs(3), Duration::from_secs(4));
+                }
+            }
+            let mut ra = rand_chacha::ChaCha12Rng::seed_from_u64(7);
+            let mut rb = rand_chacha::ChaCha12Rng::seed_from_u64(7);
+            let mut now = Instant::ZERO;
+            for (client, sport, flags, proto, wait_ms) in steps {
+                let until = now + Duration::from_millis(wait_ms);
+                loop {
+                    let plain = a.poll_timeout();
+                    let settled = b.poll_timeout_mut();
+                    // Settling only drops or postpones timers.
+                    let later = match (plain, settled) {
+                        (_, None) => true,
+                        (Some(p), Some(s)) => s >= p,
+                        (None, Some(_)) => false,
+                    };
+                    prop_assert!(later, "{:?} before {:?}", settled, plain);
+                    let Some(t) = [plain, settled].into_iter().flatten().min().filter(|&t| t <= until) else {
+                        break;
+                    };
+                    let t = t.max(now);
+                    a.handle_timeout(t);
+                    b.handle_timeout(t);
+                    now = t;
+                    prop_assert_eq!(observable(&a), observable(&b));
+                }
+                now = until;
+                let mut l4 = vec![0u8; 40];
+                l4[0..2].copy_from_slice(&(1000 + sport).to_be_bytes());
+                l4[2..4].copy_from_slice(&(if proto == 17 { 53u16 } else { 80u16 }).to_be_bytes());
+                l4[4..6].copy_from_slice(&40u16.to_be_bytes());
+                l4[12] = 0x50;
+                l4[13] = flags;
+                let mut p = packet(5, proto, &l4, 0x4000, 0);
+                p[15] = 1 + client;
+                Ipv4Packet::new_unchecked(&mut p[..]).fill_checksum();
+                let (mut pa, mut pb) = (p.clone(), p);
+                let x = a.process_inbound_in_place(now, 0, &mut pa, &mut ra);
+                let y = b.process_inbound_in_place(now, 0, &mut pb, &mut rb);
+                prop_assert_eq!(x, y);
+                prop_assert_eq!(pa, pb);
+                prop_assert_eq!(observable(&a), observable(&b));
+            }
         }
     }
 

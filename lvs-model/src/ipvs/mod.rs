@@ -619,6 +619,15 @@ impl Ipvs {
         }
     }
 
+    /// [`Ipvs::poll_timeout`] after settling the timers that would expire nothing (see
+    /// `ConnTable::settle_timers`): the same expiries at the same times, without the
+    /// wake-ups that do nothing.
+    #[must_use]
+    pub fn poll_timeout_mut(&mut self) -> Option<Instant> {
+        self.conns.settle_timers();
+        self.poll_timeout()
+    }
+
     /// Expire due entries (a template with live children is kept another 60 s) and run the
     /// estimator tick.
     pub fn handle_timeout(&mut self, now: Instant) {
