@@ -12,7 +12,7 @@
 use crate::node::PortId;
 use crate::time::{Duration, Instant};
 use smoltcp::wire::EthernetAddress;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 
 /// Linux's per-device neighbour parameters (`/proc/sys/net/ipv4/neigh/<dev>/`), defaults as shipped.
@@ -136,9 +136,81 @@ impl Key {
     }
 }
 
+/// The entries of a [`NeighbourTable`], sorted by key: the map operations the table needs over a
+/// vector. A host has a handful of neighbours and looks one up for every frame in and out; a
+/// scan of a few packed keys costs less than a B-tree's search, and iteration keeps the key
+/// order a `BTreeMap` would give (reports and timer actions come out in that order).
+#[derive(Debug, Default)]
+struct Entries(Vec<(Key, Neighbour)>);
+
+impl Entries {
+    /// Where `key` is, or where it would go.
+    #[inline]
+    fn find(&self, key: Key) -> Result<usize, usize> {
+        // Linear while the table is small (the usual case), binary beyond.
+        if self.0.len() <= 16 {
+            match self.0.iter().position(|(k, _)| *k >= key) {
+                Some(i) if self.0[i].0 == key => Ok(i),
+                Some(i) => Err(i),
+                None => Err(self.0.len()),
+            }
+        } else {
+            self.0.binary_search_by_key(&key, |(k, _)| *k)
+        }
+    }
+
+    fn get(&self, key: Key) -> Option<&Neighbour> {
+        self.find(key).ok().map(|i| &self.0[i].1)
+    }
+
+    #[inline]
+    fn get_mut(&mut self, key: Key) -> Option<&mut Neighbour> {
+        self.find(key).ok().map(|i| &mut self.0[i].1)
+    }
+
+    fn contains_key(&self, key: Key) -> bool {
+        self.find(key).is_ok()
+    }
+
+    /// The entry of `key`, made with `make` if there is none.
+    fn get_or_insert_with(&mut self, key: Key, make: impl FnOnce() -> Neighbour) -> &mut Neighbour {
+        let i = match self.find(key) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (key, make()));
+                i
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    fn insert(&mut self, key: Key, n: Neighbour) {
+        match self.find(key) {
+            Ok(i) => self.0[i].1 = n,
+            Err(i) => self.0.insert(i, (key, n)),
+        }
+    }
+
+    fn remove(&mut self, key: Key) -> Option<Neighbour> {
+        self.find(key).ok().map(|i| self.0.remove(i).1)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (Key, &Neighbour)> {
+        self.0.iter().map(|(k, n)| (*k, n))
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = (Key, &mut Neighbour)> {
+        self.0.iter_mut().map(|(k, n)| (*k, n))
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Neighbour> {
+        self.0.iter().map(|(_, n)| n)
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct NeighbourTable {
-    entries: BTreeMap<Key, Neighbour>,
+    entries: Entries,
     pub params: NeighParams,
     /// This table's reachable time, drawn once from the caller's seed.
     pub reachable_time: Duration,
@@ -163,7 +235,7 @@ impl NeighbourTable {
             Duration::from_nanos(base / 2 + random % base)
         };
         NeighbourTable {
-            entries: BTreeMap::new(),
+            entries: Entries::default(),
             params,
             reachable_time,
             next: None,
@@ -171,7 +243,7 @@ impl NeighbourTable {
     }
 
     pub fn view(&self, now: Instant, key: (PortId, Ipv4Addr)) -> Option<NeighbourView> {
-        self.entries.get(&Key::of(key)).map(|n| NeighbourView {
+        self.entries.get(Key::of(key)).map(|n| NeighbourView {
             mac: n.mac,
             state: n.state(now, self.reachable_time),
             updated: n.updated,
@@ -179,7 +251,7 @@ impl NeighbourTable {
     }
 
     pub fn contains(&self, key: (PortId, Ipv4Addr)) -> bool {
-        self.entries.contains_key(&Key::of(key))
+        self.entries.contains_key(Key::of(key))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = ((PortId, Ipv4Addr), &Neighbour)> {
@@ -190,13 +262,13 @@ impl NeighbourTable {
     pub fn flush_port(&mut self, port: PortId) -> usize {
         let keys: Vec<_> = self
             .entries
-            .keys()
+            .iter()
+            .map(|(k, _)| k)
             .filter(|k| k.parts().0 == port)
-            .copied()
             .collect();
         let mut dropped = 0;
         for k in keys {
-            if let Some(n) = self.entries.remove(&k) {
+            if let Some(n) = self.entries.remove(k) {
                 dropped += n.queue.len();
             }
         }
@@ -213,7 +285,7 @@ impl NeighbourTable {
     ) -> (Resolve, Option<Vec<u8>>) {
         let rt = self.reachable_time;
         let p = self.params;
-        match self.entries.get_mut(&Key::of(key)) {
+        match self.entries.get_mut(Key::of(key)) {
             Some(n) if n.is_valid() => {
                 let mac = n.mac.expect("valid entries have a MAC");
                 if n.state(now, rt) == NeighbourState::Stale {
@@ -271,7 +343,7 @@ impl NeighbourTable {
     /// The source-IP hint for a probe of `key`: the newest queued packet's source.
     pub fn src_hint(&self, key: (PortId, Ipv4Addr)) -> Option<Ipv4Addr> {
         self.entries
-            .get(&Key::of(key))?
+            .get(Key::of(key))?
             .queue
             .back()
             .and_then(|f| frame_src(f))
@@ -305,21 +377,18 @@ impl NeighbourTable {
         create: bool,
     ) -> Option<(EthernetAddress, VecDeque<Vec<u8>>)> {
         let rt = self.reachable_time;
-        if !create && !self.entries.contains_key(&Key::of(key)) {
+        if !create && !self.entries.contains_key(Key::of(key)) {
             return None;
         }
-        let n = self
-            .entries
-            .entry(Key::of(key))
-            .or_insert_with(|| Neighbour {
-                mac: None,
-                state: NeighbourState::Incomplete,
-                updated: now,
-                confirmed: None,
-                probes: 0,
-                timer: None,
-                queue: VecDeque::new(),
-            });
+        let n = self.entries.get_or_insert_with(Key::of(key), || Neighbour {
+            mac: None,
+            state: NeighbourState::Incomplete,
+            updated: now,
+            confirmed: None,
+            probes: 0,
+            timer: None,
+            queue: VecDeque::new(),
+        });
         let new = if reachable {
             NeighbourState::Reachable
         } else {
@@ -366,7 +435,7 @@ impl NeighbourTable {
 
     /// Upper-layer confirmation (Linux `dst_confirm_neigh`): traffic from the neighbour's MAC.
     pub fn confirm(&mut self, now: Instant, key: (PortId, Ipv4Addr), mac: EthernetAddress) {
-        if let Some(n) = self.entries.get_mut(&Key::of(key))
+        if let Some(n) = self.entries.get_mut(Key::of(key))
             && n.is_valid()
             && n.mac == Some(mac)
         {
@@ -390,7 +459,7 @@ impl NeighbourTable {
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<TimerAction>) {
         let p = self.params;
         let mut failed = Vec::new();
-        for (&k, n) in self.entries.iter_mut() {
+        for (k, n) in self.entries.iter_mut() {
             let key = k.parts();
             let Some(t) = n.timer else { continue };
             if t > now {
@@ -447,7 +516,7 @@ impl NeighbourTable {
             }
         }
         for key in failed {
-            if let Some(n) = self.entries.remove(&Key::of(key)) {
+            if let Some(n) = self.entries.remove(Key::of(key)) {
                 out.push(TimerAction::Failed {
                     key,
                     dropped: n.queue.len(),
@@ -472,6 +541,60 @@ mod tests {
             let pb = (PortId(b.0), Ipv4Addr::from(b.1));
             prop_assert_eq!(Key::of(pa).parts(), pa);
             prop_assert_eq!(Key::of(pa).cmp(&Key::of(pb)), pa.cmp(&pb));
+        }
+
+        /// The sorted vector answers every operation as a `BTreeMap` would, small (scanned)
+        /// and large (binary-searched): same lookups, same removals, same iteration order.
+        #[test]
+        fn entries_behave_as_a_btree_map(
+            ops in proptest::collection::vec((0u8..5, 0u64..40, any::<u32>()), 0..200),
+        ) {
+            let neighbour = |probes: u32| Neighbour {
+                mac: None,
+                state: NeighbourState::Incomplete,
+                updated: Instant::ZERO,
+                confirmed: None,
+                probes,
+                timer: None,
+                queue: VecDeque::new(),
+            };
+            let mut entries = Entries::default();
+            let mut model = std::collections::BTreeMap::new();
+            for (op, key, value) in ops {
+                // Keys spread over ports and addresses, as packed keys are.
+                let k = Key((key % 3) << 32 | (key * 2_654_435_761) & 0xffff_ffff);
+                match op {
+                    0 => {
+                        entries.insert(k, neighbour(value));
+                        model.insert(k, value);
+                    }
+                    1 => {
+                        let got = entries.remove(k).map(|n| n.probes);
+                        prop_assert_eq!(got, model.remove(&k));
+                    }
+                    2 => {
+                        let n = entries.get_or_insert_with(k, || neighbour(value));
+                        n.probes = n.probes.wrapping_add(1);
+                        let m = model.entry(k).or_insert(value);
+                        *m = m.wrapping_add(1);
+                    }
+                    3 => {
+                        if let Some(n) = entries.get_mut(k) {
+                            n.probes = value;
+                        }
+                        if let Some(m) = model.get_mut(&k) {
+                            *m = value;
+                        }
+                    }
+                    _ => {
+                        prop_assert_eq!(entries.contains_key(k), model.contains_key(&k));
+                        prop_assert_eq!(entries.get(k).map(|n| n.probes), model.get(&k).copied());
+                    }
+                }
+                let got: Vec<_> = entries.iter().map(|(k, n)| (k, n.probes)).collect();
+                let want: Vec<_> = model.iter().map(|(k, v)| (*k, *v)).collect();
+                prop_assert_eq!(got, want);
+            }
         }
     }
 }
