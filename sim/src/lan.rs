@@ -180,7 +180,31 @@ impl Link {
 
     /// Puts a frame on the wire from end `from` at `now`; returns its arrival time at the
     /// other end, or why it is lost.
+    ///
+    /// Every frame of a run crosses a link twice, and nearly every link is a plain up cable
+    /// (no rate, loss or jitter) whose answer is `now + latency`: that case is inlined into
+    /// the caller, the rest is [`Self::transmit_slow`].
+    #[inline]
     pub fn transmit(&mut self, now: Instant, from: usize, len: usize) -> Result<Instant, LinkDrop> {
+        let config = &self.config;
+        if self.up
+            && config.rate_bps.is_none()
+            && config.jitter.is_zero()
+            && self.dirs[from].loss_ppm == 0
+        {
+            return Ok(now + config.latency);
+        }
+        self.transmit_slow(now, from, len)
+    }
+
+    /// [`Self::transmit`] for any link: down, rate-limited, lossy or jittery.
+    #[inline(never)]
+    pub fn transmit_slow(
+        &mut self,
+        now: Instant,
+        from: usize,
+        len: usize,
+    ) -> Result<Instant, LinkDrop> {
         if !self.up {
             return Err(LinkDrop::Down);
         }
@@ -464,5 +488,52 @@ mod tests {
             }
         }
         assert!(matches!(table, MacTable::Large(_)));
+    }
+
+    proptest::proptest! {
+        /// The inlined plain-link answer agrees with the general path on every kind of link,
+        /// through cables pulled and plugged and loss changed mid-run.
+        #[test]
+        fn transmit_fast_path_matches_the_general_path(
+            latency in 0u64..100_000,
+            jitter in proptest::prop_oneof![proptest::strategy::Just(0u64), 0u64..5_000],
+            rate in proptest::option::of(1_000_000u64..10_000_000_000),
+            loss in proptest::prop_oneof![proptest::strategy::Just(0u32), 0u32..1_000_001],
+            ops in proptest::collection::vec((0u64..20_000, 0usize..2, 14usize..1600, 0u8..20), 0..200),
+        ) {
+            let config = LinkConfig {
+                latency: Duration::from_nanos(latency),
+                jitter: Duration::from_nanos(jitter),
+                loss_ppm: loss,
+                rate_bps: rate,
+                queue_limit: 4,
+            };
+            let (mut fast, mut slow) = (link(config.clone()), link(config));
+            for l in [&mut fast, &mut slow] {
+                for d in &mut l.dirs {
+                    d.loss_ppm = loss;
+                }
+            }
+            let mut now = Instant::ZERO;
+            for (step, from, len, op) in ops {
+                now += Duration::from_nanos(step);
+                match op {
+                    0 | 1 => {
+                        fast.set_up(op == 1);
+                        slow.set_up(op == 1);
+                    }
+                    2 => {
+                        let ppm = (step * 37 % 3) as u32 * 400_000;
+                        for l in [&mut fast, &mut slow] {
+                            l.dirs[from].loss_ppm = ppm;
+                        }
+                    }
+                    _ => proptest::prop_assert_eq!(
+                        fast.transmit(now, from, len),
+                        slow.transmit_slow(now, from, len)
+                    ),
+                }
+            }
+        }
     }
 }
