@@ -267,7 +267,7 @@ mod tests {
                 vs: s.into(),
                 rs: s.into(),
                 checker: s.into(),
-                ok: n % 2 == 0,
+                ok: n.is_multiple_of(2),
             },
             Event::IpvsDest {
                 vs: s.into(),
@@ -324,7 +324,7 @@ mod tests {
             Event::Vip {
                 instance: s.into(),
                 ip,
-                added: n % 3 == 0,
+                added: n.is_multiple_of(3),
             },
             Event::Drop { reason: s.into() },
         ]
