@@ -320,6 +320,7 @@ impl Switch {
     }
 
     /// Learns the source and decides where a frame from `ingress` goes.
+    #[inline]
     pub fn forward(&mut self, now: Instant, ingress: u16, dst: &Mac, src: &Mac) -> Forward {
         if src[0] & 1 == 0 {
             self.table.learn(mac_key(src), ingress, now);
