@@ -65,6 +65,7 @@ impl<T> EventQueue<T> {
     }
 
     /// Schedules `item` at `at`.
+    #[inline]
     pub fn push(&mut self, at: Instant, item: T) {
         let seq = self.take_seq();
         let e = Entry { at, seq, item };
@@ -85,6 +86,7 @@ impl<T> EventQueue<T> {
     }
 
     /// Whether the earliest item is `run`'s head (else the heap's).
+    #[inline]
     fn run_first(&self) -> Option<bool> {
         match (self.run.front(), self.heap.peek()) {
             (None, None) => None,
@@ -102,6 +104,7 @@ impl<T> EventQueue<T> {
     }
 
     /// The (time, sequence) of the earliest item.
+    #[inline]
     pub fn peek_key(&self) -> Option<(Instant, u64)> {
         let e = if self.run_first()? {
             self.run.front()
@@ -112,6 +115,7 @@ impl<T> EventQueue<T> {
     }
 
     /// Removes and returns the earliest item.
+    #[inline]
     pub fn pop(&mut self) -> Option<(Instant, T)> {
         let e = if self.run_first()? {
             self.run.pop_front()
