@@ -683,6 +683,7 @@ impl World {
     }
 
     /// Puts a frame on `link` from end `from`.
+    #[inline(always)]
     fn send(&mut self, link: usize, from: usize, frame: Vec<u8>, origin: usize) {
         match self.links[link].transmit(self.now, from, frame.len()) {
             Ok(arrival) => self.queue.push(
