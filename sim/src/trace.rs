@@ -74,7 +74,11 @@ impl Trace {
             records: Vec::new(),
             pcap,
             frames: Xxh3::new(),
-            staged: Vec::new(),
+            staged: if config.frame_digest {
+                Vec::with_capacity(STAGE)
+            } else {
+                Vec::new()
+            },
             frame_count: 0,
         }
     }
@@ -91,12 +95,11 @@ impl Trace {
                 self.frames.update(&self.staged);
                 self.staged.clear();
             }
-            if self.staged.capacity() == 0 {
-                self.staged.reserve_exact(STAGE);
-            }
-            self.staged.extend_from_slice(&now.as_nanos().to_le_bytes());
-            self.staged
-                .extend_from_slice(&(frame.len() as u32).to_le_bytes());
+            // Time and length go in as one 12-byte piece: one capacity check, not two.
+            let mut head = [0u8; 12];
+            head[..8].copy_from_slice(&now.as_nanos().to_le_bytes());
+            head[8..].copy_from_slice(&(frame.len() as u32).to_le_bytes());
+            self.staged.extend_from_slice(&head);
             self.staged.extend_from_slice(frame);
         }
         if let Some(w) = &mut self.pcap {
