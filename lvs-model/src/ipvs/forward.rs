@@ -1257,6 +1257,18 @@ mod tests {
     }
 
     /// A well-formed IPv4 header of `ihl` words carrying `proto`, `l4_len` bytes after it.
+    /// 40 bytes of transport header from client port `1000 + sport` to the test services
+    /// (UDP 53 for protocol 17, else TCP 80), with TCP data offset 5 and `flags`.
+    fn l4_header(sport: u16, proto: u8, flags: u8) -> Vec<u8> {
+        let mut l4 = vec![0u8; 40];
+        l4[0..2].copy_from_slice(&(1000 + sport).to_be_bytes());
+        l4[2..4].copy_from_slice(&(if proto == 17 { 53u16 } else { 80u16 }).to_be_bytes());
+        l4[4..6].copy_from_slice(&40u16.to_be_bytes());
+        l4[12] = 0x50;
+        l4[13] = flags;
+        l4
+    }
+
     fn packet(ihl: u8, proto: u8, l4: &[u8], frag: u16, extra: usize) -> Vec<u8> {
         let hl = ihl as usize * 4;
         let mut b = vec![0u8; hl + l4.len() + extra];
@@ -1423,12 +1435,7 @@ mod tests {
                 now += Duration::from_millis(wait_ms);
                 a.handle_timeout(now);
                 b.handle_timeout(now);
-                let mut l4 = vec![0u8; 40];
-                l4[0..2].copy_from_slice(&(1000 + sport).to_be_bytes());
-                l4[2..4].copy_from_slice(&(if proto == 17 { 53u16 } else { 80u16 }).to_be_bytes());
-                l4[4..6].copy_from_slice(&40u16.to_be_bytes());
-                l4[12] = 0x50;
-                l4[13] = flags;
+                let l4 = l4_header(sport, proto, flags);
                 let mut p = packet(5, proto, &l4, 0x4000, extra);
                 p[8] = ttl;
                 p[15] = 1 + client;
@@ -1542,12 +1549,7 @@ mod tests {
                     prop_assert_eq!(observable(&a), observable(&b));
                 }
                 now = until;
-                let mut l4 = vec![0u8; 40];
-                l4[0..2].copy_from_slice(&(1000 + sport).to_be_bytes());
-                l4[2..4].copy_from_slice(&(if proto == 17 { 53u16 } else { 80u16 }).to_be_bytes());
-                l4[4..6].copy_from_slice(&40u16.to_be_bytes());
-                l4[12] = 0x50;
-                l4[13] = flags;
+                let l4 = l4_header(sport, proto, flags);
                 let mut p = packet(5, proto, &l4, 0x4000, 0);
                 p[15] = 1 + client;
                 Ipv4Packet::new_unchecked(&mut p[..]).fill_checksum();
