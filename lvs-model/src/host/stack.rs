@@ -899,18 +899,38 @@ impl LinuxStack {
         next_hop: Ipv4Addr,
         packet: &[u8],
     ) -> Result<(), SendError> {
-        self.now = self.now.max(now);
-        if ipv4_dst(packet).is_none() {
-            return Err(SendError::Malformed);
-        }
-        if self.mac(port).is_none() {
-            return Err(SendError::NoSuchPort(port));
-        }
         let mut buf = self.device.buffer();
         buf.resize(HEADROOM, 0);
         buf.extend_from_slice(packet);
-        self.output(now, port, next_hop, buf);
-        Ok(())
+        self.send_ipv4_buffer_via(now, port, next_hop, buf)
+    }
+
+    /// The bytes a buffer given to [`Self::send_ipv4_buffer_via`] keeps before the packet:
+    /// room for the Ethernet header, which is written there.
+    pub const HEADROOM: usize = HEADROOM;
+
+    /// [`Self::send_ipv4_via`] for a packet already in `buf` after [`Self::HEADROOM`] bytes
+    /// (whatever they hold), e.g. a received frame rewritten in place (the director's
+    /// forwarding path): the buffer itself becomes the frame, without a copy. The buffer
+    /// returns to the pool when it is not sent.
+    pub fn send_ipv4_buffer_via(
+        &mut self,
+        now: Instant,
+        port: PortId,
+        next_hop: Ipv4Addr,
+        buf: Vec<u8>,
+    ) -> Result<(), SendError> {
+        self.now = self.now.max(now);
+        let error = if ipv4_dst(buf.get(HEADROOM..).unwrap_or(&[])).is_none() {
+            SendError::Malformed
+        } else if self.mac(port).is_none() {
+            SendError::NoSuchPort(port)
+        } else {
+            self.output(now, port, next_hop, buf);
+            return Ok(());
+        };
+        self.device.recycle(buf);
+        Err(error)
     }
 
     /// Sends a gratuitous ARP for `ip` from `port`, as keepalived does: a broadcast request
@@ -1280,38 +1300,6 @@ impl core::fmt::Debug for LinuxStack {
             .field("gateway", &self.gateway)
             .field("counters", &self.counters)
             .finish()
-    }
-}
-
-/// Sending packets a caller built in a buffer of the stack's layout (the director's
-/// forwarding path).
-impl LinuxStack {
-    /// The bytes a buffer given to [`Self::send_ipv4_buffer_via`] keeps before the packet:
-    /// room for the Ethernet header, which is written there.
-    pub const HEADROOM: usize = HEADROOM;
-
-    /// [`Self::send_ipv4_via`] for a packet already in `buf` after [`Self::HEADROOM`] bytes
-    /// (whatever they hold), e.g. a received frame rewritten in place: the buffer itself
-    /// becomes the frame, without the copy `send_ipv4_via` makes. Same checks, frames and
-    /// counters; the buffer returns to the pool when it is not sent.
-    pub fn send_ipv4_buffer_via(
-        &mut self,
-        now: Instant,
-        port: PortId,
-        next_hop: Ipv4Addr,
-        buf: Vec<u8>,
-    ) -> Result<(), SendError> {
-        self.now = self.now.max(now);
-        let error = if ipv4_dst(buf.get(HEADROOM..).unwrap_or(&[])).is_none() {
-            SendError::Malformed
-        } else if self.mac(port).is_none() {
-            SendError::NoSuchPort(port)
-        } else {
-            self.output(now, port, next_hop, buf);
-            return Ok(());
-        };
-        self.device.recycle(buf);
-        Err(error)
     }
 }
 
