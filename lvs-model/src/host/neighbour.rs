@@ -95,12 +95,11 @@ impl Neighbour {
     }
 }
 
-/// What to do with an outgoing frame.
+/// What became of an outgoing frame with no MAC yet.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Resolve {
-    /// Send it now to this MAC.
-    Send(EthernetAddress),
-    /// It waits; `probe` says a broadcast probe must go out now (the entry is new).
+    /// It waits; `probe` says a broadcast probe must go out now (the entry is new), `dropped`
+    /// how many older frames the full queue lost.
     Queued { probe: bool, dropped: usize },
 }
 
@@ -276,41 +275,65 @@ impl NeighbourTable {
         dropped
     }
 
-    /// Looks up the MAC for an outgoing frame; queues the frame if the address is unresolved.
-    pub fn resolve(
-        &mut self,
-        now: Instant,
-        key: (PortId, Ipv4Addr),
-        frame: Vec<u8>,
-    ) -> (Resolve, Option<Vec<u8>>) {
+    /// Where the entry of `key` is: at `hint` (where it was last found; any number will do)
+    /// or wherever the table has it. The index holds until the table next changes.
+    #[inline]
+    pub fn locate(&self, key: (PortId, Ipv4Addr), hint: usize) -> Option<usize> {
+        let key = Key::of(key);
+        match self.entries.0.get(hint) {
+            Some((k, _)) if *k == key => Some(hint),
+            _ => self.entries.find(key).ok(),
+        }
+    }
+
+    /// The MAC to send an outgoing frame to, when the entry at `i` (from [`Self::locate`]) is
+    /// valid (the first use of a STALE entry starts its DELAY timer, as Linux's
+    /// `neigh_event_send` does); `None` when the frame must wait: hand it to
+    /// [`Self::enqueue`]. Every frame out asks, so the usual answer (a valid entry, not STALE)
+    /// touches nothing and costs a few loads.
+    #[inline]
+    pub fn resolve_at(&mut self, now: Instant, i: usize) -> Option<EthernetAddress> {
         let rt = self.reachable_time;
+        let n = &self.entries.0[i].1;
+        let mac = n.mac?;
+        if !n.is_valid() {
+            return None;
+        }
+        if n.state(now, rt) == NeighbourState::Stale {
+            self.start_delay(now, i);
+        }
+        Some(mac)
+    }
+
+    /// A STALE entry is used: it moves to DELAY, to be probed unless confirmed meanwhile.
+    #[cold]
+    fn start_delay(&mut self, now: Instant, i: usize) {
+        let delay = self.params.delay_first_probe_time;
+        let n = &mut self.entries.0[i].1;
+        n.state = NeighbourState::Delay;
+        n.updated = now;
+        n.timer = Some(now + delay);
+        self.refresh_next();
+    }
+
+    /// Queues a frame [`Self::resolve_at`] had no MAC for, creating the entry (INCOMPLETE, its
+    /// first broadcast probe due now) if there is none.
+    #[cold]
+    pub fn enqueue(&mut self, now: Instant, key: (PortId, Ipv4Addr), frame: Vec<u8>) -> Resolve {
         let p = self.params;
         match self.entries.get_mut(Key::of(key)) {
-            Some(n) if n.is_valid() => {
-                let mac = n.mac.expect("valid entries have a MAC");
-                if n.state(now, rt) == NeighbourState::Stale {
-                    // neigh_event_send: first use of a STALE entry starts the DELAY timer.
-                    n.state = NeighbourState::Delay;
-                    n.updated = now;
-                    n.timer = Some(now + p.delay_first_probe_time);
-                    self.refresh_next();
-                }
-                (Resolve::Send(mac), Some(frame))
-            }
             Some(n) => {
+                debug_assert!(!n.is_valid(), "valid entries resolve");
                 let mut dropped = 0;
                 while n.queue.len() >= p.unres_qlen.max(1) {
                     n.queue.pop_front();
                     dropped += 1;
                 }
                 n.queue.push_back(frame);
-                (
-                    Resolve::Queued {
-                        probe: false,
-                        dropped,
-                    },
-                    None,
-                )
+                Resolve::Queued {
+                    probe: false,
+                    dropped,
+                }
             }
             None => {
                 let mut queue = VecDeque::new();
@@ -329,13 +352,10 @@ impl NeighbourTable {
                     },
                 );
                 self.refresh_next();
-                (
-                    Resolve::Queued {
-                        probe: true,
-                        dropped: 0,
-                    },
-                    None,
-                )
+                Resolve::Queued {
+                    probe: true,
+                    dropped: 0,
+                }
             }
         }
     }
@@ -433,12 +453,12 @@ impl NeighbourTable {
         None
     }
 
-    /// Upper-layer confirmation (Linux `dst_confirm_neigh`): traffic from the neighbour's MAC.
-    pub fn confirm(&mut self, now: Instant, key: (PortId, Ipv4Addr), mac: EthernetAddress) {
-        if let Some(n) = self.entries.get_mut(Key::of(key))
-            && n.is_valid()
-            && n.mac == Some(mac)
-        {
+    /// Upper-layer confirmation (Linux `dst_confirm_neigh`) of the entry at `i` (from
+    /// [`Self::locate`]): traffic from the neighbour's MAC.
+    #[inline]
+    pub fn confirm_at(&mut self, now: Instant, i: usize, mac: EthernetAddress) {
+        let n = &mut self.entries.0[i].1;
+        if n.is_valid() && n.mac == Some(mac) {
             n.confirmed = Some(now);
         }
     }
@@ -541,6 +561,30 @@ mod tests {
             let pb = (PortId(b.0), Ipv4Addr::from(b.1));
             prop_assert_eq!(Key::of(pa).parts(), pa);
             prop_assert_eq!(Key::of(pa).cmp(&Key::of(pb)), pa.cmp(&pb));
+        }
+
+        /// A hinted lookup finds what the plain search finds, whatever the hint: right, stale
+        /// (the table changed since), or out of range.
+        #[test]
+        fn locate_with_any_hint_agrees_with_the_search(
+            ports in proptest::collection::vec(0u16..3, 0..24),
+            probes in proptest::collection::vec((0u16..3, 0u32..12, 0usize..30), 1..40),
+        ) {
+            let mut table = NeighbourTable::new(NeighParams::default(), 7);
+            for (i, port) in ports.iter().enumerate() {
+                let key = (PortId(*port), Ipv4Addr::from(10 << 24 | i as u32));
+                let _ = table.enqueue(Instant::ZERO, key, Vec::new());
+            }
+            for (port, last, hint) in probes {
+                let key = (PortId(port), Ipv4Addr::from(10 << 24 | last));
+                let plain = table.entries.find(Key::of(key)).ok();
+                prop_assert_eq!(table.locate(key, hint), plain);
+                prop_assert_eq!(table.locate(key, usize::MAX), plain);
+                if let Some(i) = plain {
+                    prop_assert_eq!(table.locate(key, i), Some(i));
+                    prop_assert_eq!(table.entries.0[i].0, Key::of(key));
+                }
+            }
         }
 
         /// The sorted vector answers every operation as a `BTreeMap` would, small (scanned)

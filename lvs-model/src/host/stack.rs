@@ -276,40 +276,87 @@ pub struct LinuxStack {
     local_ips: Vec<u32>,
     /// The subnet broadcast address of every port address with a prefix shorter than /31.
     broadcast_ips: Vec<u32>,
+    /// Tests turn the fast paths off (hints, caches) to hold them to the plain code.
+    #[cfg(test)]
+    pub(super) plain: bool,
 }
 
 /// A few routes, replaced round robin. A host with one peer finds it in the first slot.
 #[derive(Default)]
 struct RouteCache {
-    slots: [Cell<Option<CachedRoute>>; ROUTE_CACHE],
+    slots: [Cell<CachedRoute>; ROUTE_CACHE],
+    /// Slots in use (the first `filled`).
+    filled: Cell<usize>,
+    /// The slot the next new route replaces once all are in use.
     next: Cell<usize>,
 }
 
-/// A destination and its route (`None`: unreachable).
-type CachedRoute = (Ipv4Addr, Option<Route>);
+/// A destination and its route (`None`: unreachable), with where the route's neighbour entry
+/// was last found in the neighbour table: every frame in and out of a host concerns a peer
+/// whose entry it then looks up, and the table checks the hint before trusting it.
+#[derive(Clone, Copy, Debug)]
+struct CachedRoute {
+    dst: Ipv4Addr,
+    route: Option<Route>,
+    neighbour: usize,
+}
+
+impl Default for CachedRoute {
+    fn default() -> Self {
+        CachedRoute {
+            dst: Ipv4Addr::UNSPECIFIED,
+            route: None,
+            neighbour: usize::MAX,
+        }
+    }
+}
 
 /// Routes [`RouteCache`] keeps: the director's three peers of a DR lab (client, two real
 /// servers) and one more.
 const ROUTE_CACHE: usize = 4;
 
 impl RouteCache {
-    fn get(&self, dst: Ipv4Addr) -> Option<Option<Route>> {
-        self.slots.iter().find_map(|slot| match slot.get() {
-            Some((ip, route)) if ip == dst => Some(route),
-            _ => None,
-        })
+    /// The slot holding `dst`'s route.
+    #[inline]
+    fn find(&self, dst: Ipv4Addr) -> Option<usize> {
+        let filled = self.filled.get().min(ROUTE_CACHE);
+        self.slots[..filled].iter().position(|s| s.get().dst == dst)
     }
 
-    fn insert(&self, dst: Ipv4Addr, route: Option<Route>) {
-        let i = self.next.get();
-        self.slots[i].set(Some((dst, route)));
-        self.next.set((i + 1) % ROUTE_CACHE);
+    #[inline]
+    fn get(&self, slot: usize) -> CachedRoute {
+        self.slots[slot].get()
+    }
+
+    /// Caches a route; returns its slot.
+    fn insert(&self, dst: Ipv4Addr, route: Option<Route>) -> usize {
+        let filled = self.filled.get();
+        let slot = if filled < ROUTE_CACHE {
+            self.filled.set(filled + 1);
+            filled
+        } else {
+            let i = self.next.get();
+            self.next.set((i + 1) % ROUTE_CACHE);
+            i
+        };
+        self.slots[slot].set(CachedRoute {
+            dst,
+            route,
+            neighbour: usize::MAX,
+        });
+        slot
+    }
+
+    /// Where the neighbour entry of the slot's route was found.
+    #[inline]
+    fn set_neighbour(&self, slot: usize, neighbour: usize) {
+        let mut c = self.slots[slot].get();
+        c.neighbour = neighbour;
+        self.slots[slot].set(c);
     }
 
     fn clear(&self) {
-        for slot in &self.slots {
-            slot.set(None);
-        }
+        self.filled.set(0);
         self.next.set(0);
     }
 }
@@ -360,6 +407,8 @@ impl LinuxStack {
             counters: StackCounters::default(),
             timer_actions: Vec::new(),
             spare: Vec::new(),
+            #[cfg(test)]
+            plain: false,
         };
         stack.addresses_changed();
         stack
@@ -464,12 +513,39 @@ impl LinuxStack {
     /// The route to `dst` by longest prefix: connected subnets of the ports, then the default
     /// gateway. Local addresses have no route (they are delivered locally).
     pub fn route(&self, dst: Ipv4Addr) -> Option<Route> {
-        if let Some(route) = self.routes.get(dst) {
-            return route;
+        self.routes.get(self.route_slot(dst)).route
+    }
+
+    /// The route cache's slot for `dst`, filled from the table if `dst` is not cached.
+    #[inline]
+    fn route_slot(&self, dst: Ipv4Addr) -> usize {
+        match self.routes.find(dst) {
+            Some(slot) => slot,
+            None => self.route_miss(dst),
         }
-        let route = self.lookup_route(dst);
-        self.routes.insert(dst, route);
-        route
+    }
+
+    #[cold]
+    fn route_miss(&self, dst: Ipv4Addr) -> usize {
+        self.routes.insert(dst, self.lookup_route(dst))
+    }
+
+    /// The neighbour entry of a cached route: where the slot's hint says, or found afresh (and
+    /// remembered).
+    #[inline]
+    fn route_neighbour(&self, slot: usize) -> Option<(Route, usize)> {
+        let c = self.routes.get(slot);
+        let r = c.route?;
+        #[cfg(test)]
+        let c = CachedRoute {
+            neighbour: if self.plain { usize::MAX } else { c.neighbour },
+            ..c
+        };
+        let i = self.neigh.locate((r.port, r.next_hop), c.neighbour)?;
+        if i != c.neighbour {
+            self.routes.set_neighbour(slot, i);
+        }
+        Some((r, i))
     }
 
     fn lookup_route(&self, dst: Ipv4Addr) -> Option<Route> {
@@ -733,8 +809,8 @@ impl LinuxStack {
                 let local = self.is_local(dst) || self.is_broadcast(dst);
                 if local && to_us {
                     // Traffic from a neighbour confirms its entry (Linux: TCP's dst_confirm).
-                    if let Some(r) = self.route(src) {
-                        self.neigh.confirm(now, (r.port, r.next_hop), src_mac);
+                    if let Some((_, i)) = self.route_neighbour(self.route_slot(src)) {
+                        self.neigh.confirm_at(now, i, src_mac);
                     }
                 }
                 Inbound::Ipv4 {
@@ -926,7 +1002,8 @@ impl LinuxStack {
         } else if self.mac(port).is_none() {
             SendError::NoSuchPort(port)
         } else {
-            self.output(now, port, next_hop, buf);
+            let slot = self.routes.find(next_hop);
+            self.output(now, port, next_hop, buf, slot);
             return Ok(());
         };
         self.device.recycle(buf);
@@ -1023,8 +1100,9 @@ impl LinuxStack {
         let Some(dst) = ipv4_dst(&buf[HEADROOM..]) else {
             return;
         };
-        match self.route(dst) {
-            Some(r) => self.output(now, r.port, r.next_hop, buf),
+        let slot = self.route_slot(dst);
+        match self.routes.get(slot).route {
+            Some(r) => self.output(now, r.port, r.next_hop, buf, Some(slot)),
             None => {
                 self.counters.no_route += 1;
                 self.device.recycle(buf);
@@ -1033,7 +1111,16 @@ impl LinuxStack {
     }
 
     /// Frames a packet (in `buf` after the headroom) for `next_hop`, resolving it first.
-    fn output(&mut self, now: Instant, port: PortId, next_hop: Ipv4Addr, buf: Vec<u8>) {
+    /// `slot` is the route cache's slot of the route that chose `next_hop`, if there is one.
+    #[inline]
+    fn output(
+        &mut self,
+        now: Instant,
+        port: PortId,
+        next_hop: Ipv4Addr,
+        buf: Vec<u8>,
+        slot: Option<usize>,
+    ) {
         let Some(dst) = ipv4_dst(&buf[HEADROOM..]) else {
             return;
         };
@@ -1043,27 +1130,39 @@ impl LinuxStack {
             let o = dst.octets();
             EthernetAddress([0x01, 0x00, 0x5e, o[1] & 0x7f, o[2], o[3]])
         } else {
-            match self.neigh.resolve(now, (port, next_hop), buf) {
-                (Resolve::Send(mac), Some(buf)) => return self.emit_ipv4(port, mac, buf),
-                (Resolve::Send(_), None) => return,
-                (Resolve::Queued { probe, dropped }, _) => {
-                    self.counters.unresolved += dropped as u64;
-                    if probe {
-                        let hint = self.neigh.src_hint((port, next_hop));
-                        self.send_arp_request(port, next_hop, None, hint);
-                    }
-                    return;
-                }
+            let key = (port, next_hop);
+            let found = match slot.and_then(|s| self.route_neighbour(s)) {
+                Some((r, i)) if (r.port, r.next_hop) == key => Some(i),
+                _ => self.neigh.locate(key, usize::MAX),
+            };
+            match found.and_then(|i| self.neigh.resolve_at(now, i)) {
+                Some(mac) => mac,
+                None => return self.output_unresolved(now, port, next_hop, buf),
             }
         };
         self.emit_ipv4(port, mac, buf);
     }
 
+    /// A packet waits for its next hop's MAC; a new entry sends the first ARP probe.
+    #[cold]
+    fn output_unresolved(&mut self, now: Instant, port: PortId, next_hop: Ipv4Addr, buf: Vec<u8>) {
+        let Resolve::Queued { probe, dropped } = self.neigh.enqueue(now, (port, next_hop), buf);
+        self.counters.unresolved += dropped as u64;
+        if probe {
+            let hint = self.neigh.src_hint((port, next_hop));
+            self.send_arp_request(port, next_hop, None, hint);
+        }
+    }
+
+    /// Writes the Ethernet header into the headroom of `buf` and queues the frame.
+    #[inline]
     fn emit_ipv4(&mut self, port: PortId, dst: EthernetAddress, mut buf: Vec<u8>) {
         let src = self.ports[port.0 as usize].mac;
-        buf[0..6].copy_from_slice(dst.as_bytes());
-        buf[6..12].copy_from_slice(src.as_bytes());
-        buf[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+        let mut header = [0u8; HEADROOM];
+        header[0..6].copy_from_slice(dst.as_bytes());
+        header[6..12].copy_from_slice(src.as_bytes());
+        header[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+        buf[..HEADROOM].copy_from_slice(&header);
         self.send_frame(port, buf);
     }
 

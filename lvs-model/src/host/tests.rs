@@ -739,3 +739,68 @@ proptest! {
         }
     }
 }
+
+/// An IPv4 frame from `src` (at `src_mac`) to `dst`, for `to` (the receiver's MAC).
+fn ipv4_frame(
+    to: EthernetAddress,
+    src_mac: EthernetAddress,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+) -> Vec<u8> {
+    let mut f = Vec::with_capacity(42);
+    f.extend_from_slice(to.as_bytes());
+    f.extend_from_slice(src_mac.as_bytes());
+    f.extend_from_slice(&[0x08, 0x00]);
+    f.extend_from_slice(&ipv4_packet(src, dst));
+    f
+}
+
+proptest! {
+    /// The stack's fast paths (neighbour hints in the route cache) send the same frames, keep
+    /// the same neighbour table and count the same as the plain lookups, while entries come,
+    /// change MAC, lapse and go, and the cache churns through more peers than it holds.
+    #[test]
+    fn fast_paths_behave_as_the_plain_code(
+        ops in proptest::collection::vec((0u8..8, 1u8..10, 0u8..3, 0u64..3000), 1..120),
+    ) {
+        let config = StackConfig::single(3, DIRECTOR_MAC, cidr24(100)).with_gateway(ip(1));
+        let mut fast = LinuxStack::new(config.clone());
+        let mut plain = LinuxStack::new(config);
+        plain.plain = true;
+        let mac = |peer: u8, v: u8| EthernetAddress([0x02, 0, 0, v, 0, peer]);
+        let mut now = T0;
+        for (op, peer, v, dt) in ops {
+            now += Duration::from_millis(dt);
+            // Peers 1-7 are on-link; 8 and 9 are off-link, behind the gateway (.1).
+            let dst = if peer >= 8 { Ipv4Addr::new(10, 9, 9, peer) } else { ip(peer) };
+            for s in [&mut fast, &mut plain] {
+                match op {
+                    0 | 1 => {
+                        let _ = s.send_ipv4(now, &ipv4_packet(ip(100), dst));
+                    }
+                    2 => s.handle_frame(
+                        now,
+                        ETH0,
+                        &arp_frame(DIRECTOR_MAC, ArpOperation::Reply, mac(peer, v), ip(peer), DIRECTOR_MAC, ip(100)),
+                    ),
+                    3 => s.handle_frame(now, ETH0, &garp(mac(peer, v), ip(peer))),
+                    4 => s.handle_frame(now, ETH0, &ipv4_frame(DIRECTOR_MAC, mac(peer, v), dst, ip(100))),
+                    5 => {
+                        if let Some(r) = s.route(Ipv4Addr::new(192, 168, 80, 200)) {
+                            let _ = s.send_ipv4_via(now, r.port, ip(peer), &ipv4_packet(ip(50), ip(200)));
+                        }
+                    }
+                    6 if v == 0 => s.flush_neighbours(ETH0),
+                    _ => s.handle_timeout(now),
+                }
+            }
+            let frames = |s: &mut LinuxStack| -> Vec<(PortId, Vec<u8>)> {
+                drain(s).into_iter().map(|t| (t.port, t.frame)).collect()
+            };
+            prop_assert_eq!(frames(&mut fast), frames(&mut plain));
+            prop_assert_eq!(fast.neighbours(), plain.neighbours());
+            prop_assert_eq!(fast.counters(), plain.counters());
+            prop_assert_eq!(fast.poll_timeout(), plain.poll_timeout());
+        }
+    }
+}
