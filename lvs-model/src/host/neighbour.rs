@@ -455,7 +455,7 @@ impl NeighbourTable {
 
     /// Upper-layer confirmation (Linux `dst_confirm_neigh`) of the entry at `i` (from
     /// [`Self::locate`]): traffic from the neighbour's MAC.
-    #[inline]
+    #[inline(always)]
     pub fn confirm_at(&mut self, now: Instant, i: usize, mac: EthernetAddress) {
         let n = &mut self.entries.0[i].1;
         if n.is_valid() && n.mac == Some(mac) {

@@ -718,6 +718,77 @@ fn neighbour_entries_list_in_port_and_address_order_whatever_the_order_made() {
 }
 
 proptest! {
+    /// The shim's in-place IPv4 check accepts exactly the packets smoltcp's `new_checked`,
+    /// version and checksum checks accept (what `classify` did with them), trimmed alike.
+    #[test]
+    fn ipv4_check_in_place_agrees_with_smoltcp(
+        bytes in proptest::collection::vec(any::<u8>(), 0..80),
+        first in any::<u8>(),
+        total in 0u16..90,
+        fill in any::<bool>(),
+    ) {
+        let mut p = bytes;
+        if !p.is_empty() {
+            p[0] = first;
+        }
+        if p.len() >= 4 && fill {
+            // Often a plausible header, so that the deeper checks run.
+            p[0] = 0x40 | (first & 0x0f);
+            p[2..4].copy_from_slice(&total.to_be_bytes());
+            let hl = usize::from(p[0] & 0x0f) * 4;
+            if hl >= 20 && p.len() >= hl {
+                smoltcp::wire::Ipv4Packet::new_unchecked(&mut p[..]).fill_checksum();
+            }
+        }
+        let smol = match smoltcp::wire::Ipv4Packet::new_checked(&p[..]) {
+            Ok(ip) if ip.version() == 4 && ip.verify_checksum() => {
+                Some(&p[..usize::from(ip.total_len())])
+            }
+            _ => None,
+        };
+        let ours = super::stack::ipv4_checked(&p);
+        prop_assert_eq!(ours.map(|(_, packet)| packet), smol);
+        if let Some((h, packet)) = ours {
+            prop_assert_eq!(&h[..], &packet[..20]);
+        }
+    }
+
+    /// `classify` reads the Ethernet header in place as smoltcp's `EthernetFrame` reads it:
+    /// frames for another unicast MAC are counted as such, the rest by their ethertype.
+    #[test]
+    fn ethernet_header_read_in_place_agrees_with_smoltcp(
+        header in proptest::collection::vec(any::<u8>(), 0..20),
+        to_us in any::<bool>(),
+        ethertype in prop_oneof![Just(0x0800u16), Just(0x0806), Just(0x86dd), any::<u16>()],
+    ) {
+        let mut f = header;
+        if f.len() >= 14 {
+            if to_us {
+                f[..6].copy_from_slice(WEB_MAC.as_bytes());
+            }
+            f[12..14].copy_from_slice(&ethertype.to_be_bytes());
+        }
+        let mut web = web(false);
+        let out = web.classify(T0, ETH0, &f);
+        let c = web.counters();
+        match EthernetFrame::new_checked(&f[..]) {
+            Err(_) => prop_assert_eq!(c.malformed_ethernet, 1),
+            Ok(eth) => {
+                let dst = eth.dst_addr();
+                let ours = dst == WEB_MAC || dst.is_broadcast() || dst.is_multicast();
+                prop_assert_eq!(c.other_host, u64::from(!ours));
+                let known = matches!(
+                    eth.ethertype(),
+                    EthernetProtocol::Ipv4 | EthernetProtocol::Arp
+                );
+                prop_assert_eq!(c.unsupported_ethertype, u64::from(ours && !known));
+                if let Inbound::Ipv4 { src_mac, .. } = out {
+                    prop_assert_eq!(src_mac, eth.src_addr());
+                }
+            }
+        }
+    }
+
     /// The shim's IPv4 header check answers as smoltcp's `verify_checksum`, for intact headers
     /// (checksum filled) and for any bytes.
     #[test]
