@@ -1148,7 +1148,7 @@ impl LinuxStack {
     }
 
     /// Writes the Ethernet header into the headroom of `buf` and queues the frame.
-    #[inline]
+    #[inline(always)]
     fn emit_ipv4(&mut self, port: PortId, dst: EthernetAddress, mut buf: Vec<u8>) {
         let src = self.ports[port.0 as usize].mac;
         let mut header = [0u8; HEADROOM];
