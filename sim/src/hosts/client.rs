@@ -92,6 +92,9 @@ struct InFlight {
 const EPHEMERAL: std::ops::RangeInclusive<u16> = 32768..=60999;
 const RX: usize = 4096;
 const TX: usize = 1024;
+/// Released sockets the stack keeps for reuse at most (the test
+/// `the_stack_keeps_64_spares_and_reuses_the_last` holds this to the stack).
+const SPARES_KEPT: usize = 64;
 /// Spare response buffers kept at most.
 const BUFS_MAX: usize = 16;
 
@@ -109,6 +112,14 @@ pub struct HttpClient {
     /// Sockets we closed, kept until the close completes, then reused.
     closing: Vec<SocketHandle>,
     free: Vec<SocketHandle>,
+    /// A closed socket whose release is deferred (see [`HttpClient::park`]).
+    parked: Option<SocketHandle>,
+    /// Whether closed sockets are parked (always, but for the test holding parking to the
+    /// plain release).
+    parking: bool,
+    /// The sockets in the stack's spare pool: a released CLOSED socket goes there while there
+    /// is room, an added socket comes from there when there is one (they all have one size).
+    spares: usize,
     /// Response buffers of finished requests, emptied, for the next ones (one allocation
     /// fewer per request).
     bufs: Vec<Vec<u8>>,
@@ -152,6 +163,9 @@ impl HttpClient {
             idle: Vec::new(),
             closing: Vec::new(),
             free: Vec::new(),
+            parked: None,
+            parking: true,
+            spares: 0,
             bufs: Vec::new(),
             next_port,
             events: VecDeque::new(),
@@ -167,6 +181,10 @@ impl HttpClient {
     }
 
     pub fn stack_mut(&mut self) -> &mut LinuxStack {
+        // Whoever changes the socket set must find the parked socket released, and may
+        // change the spare pool behind the client's back.
+        self.unpark();
+        self.parking = false;
         &mut self.stack
     }
 
@@ -220,7 +238,7 @@ impl HttpClient {
         }
         let h = match self.free.pop() {
             Some(h) => h,
-            None => self.stack.add_tcp_socket(RX, TX),
+            None => self.add_socket(),
         };
         let port = self.ephemeral_port();
         match self.stack.tcp_connect(h, self.config.target, port) {
@@ -235,7 +253,7 @@ impl HttpClient {
             Err(_) => {
                 // No route: connect(2) fails at once (ENETUNREACH); curl reports a refusal-like
                 // failure without any packet.
-                self.stack.release_socket(h);
+                self.release(h);
                 self.finish(now, None, None, Some(HttpError::Refused));
             }
         }
@@ -401,7 +419,7 @@ impl HttpClient {
                 }
                 tcp::State::Closed => {
                     self.closing.swap_remove(j);
-                    self.stack.release_socket(h);
+                    self.park(h);
                 }
                 _ => j += 1,
             }
@@ -409,6 +427,61 @@ impl HttpClient {
         if dirty || self.started != started_before {
             self.stack.poll(now);
         }
+    }
+
+    /// Releases a socket to the stack (see [`LinuxStack::release_socket`]).
+    fn release(&mut self, h: SocketHandle) {
+        self.unpark();
+        let closed = self.stack.tcp_ref(h).state() == tcp::State::Closed;
+        self.stack.release_socket(h);
+        if closed {
+            self.spares = (self.spares + 1).min(SPARES_KEPT);
+        }
+    }
+
+    /// Releases the parked socket, if any: its deferred release happens now, before any other
+    /// change to the socket set or the spare pool, so those see what they would have.
+    fn unpark(&mut self) {
+        if let Some(p) = self.parked.take() {
+            self.stack.release_socket(p);
+            self.spares = (self.spares + 1).min(SPARES_KEPT);
+        }
+    }
+
+    /// Releases a CLOSED socket — later. Releasing it and adding a socket for the next request
+    /// (most requests end this way) costs a removal from smoltcp's socket set and an insertion
+    /// into it; [`Self::add_socket`] instead reconnects the parked socket in place when that is
+    /// what the release and the insertion would have given. Until then the socket is inert in
+    /// the set: CLOSED with no connection, smoltcp accepts no packet for it, has nothing to send
+    /// and no deadline for it. A socket still holding a connection (an RST to send) is released
+    /// at once.
+    fn park(&mut self, h: SocketHandle) {
+        self.unpark();
+        if self.parking && self.stack.tcp_ref(h).remote_endpoint().is_none() {
+            self.parked = Some(h);
+        } else {
+            self.release(h);
+        }
+    }
+
+    /// A socket for a new connection: [`LinuxStack::add_tcp_socket`], or the parked socket
+    /// when release plus add would give back the same socket in the same slot. They would
+    /// when the spare pool has room (the release puts the parked socket there, last, and the
+    /// add takes the last one of the right size: the same socket, not just an equal one, as a
+    /// reset leaves some of smoltcp's fields alone) and the parked socket has the set's first
+    /// slot (smoltcp adds a socket in the first empty slot). A socket's slot decides where
+    /// each poll visits it, so the frame order stays as well. Its smoltcp metadata is kept
+    /// instead of made afresh; with `Medium::Ip` it never leaves its initial state.
+    fn add_socket(&mut self) -> SocketHandle {
+        if let Some(p) = self.parked {
+            if self.spares < SPARES_KEPT && p == SocketHandle::default() {
+                self.parked = None;
+                return p;
+            }
+            self.unpark();
+        }
+        self.spares = self.spares.saturating_sub(1);
+        self.stack.add_tcp_socket(RX, TX)
     }
 
     fn fill(&mut self, now: Instant, n: u32) {
@@ -564,5 +637,157 @@ impl Node for HttpClient {
             (a, b) => a.or(b),
         };
         self.deadline.report(self.stack.now(), next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fault::FaultAction;
+    use crate::hosts::{Httpd, HttpdConfig};
+    use crate::lan::{Attach, HostSpec, LinkConfig, SwitchConfig};
+    use crate::trace::TraceConfig;
+    use crate::world::LanBuilder;
+    use lvs_model::host::{EthernetAddress, Ipv4Cidr};
+    use proptest::prelude::*;
+    use std::net::Ipv4Addr;
+
+    fn ip(last: u8) -> Ipv4Addr {
+        Ipv4Addr::new(192, 168, 80, last)
+    }
+
+    fn stack(last: u8, seed: u64) -> StackConfig {
+        StackConfig::single(
+            seed ^ u64::from(last),
+            EthernetAddress([0x02, 0, 0, 0, 0, last]),
+            Ipv4Cidr::new(ip(last), 24),
+        )
+    }
+
+    /// One client and one web server on a lossy switch, with the web server's process stopped,
+    /// hung and restarted and the client crashed and restarted at the given times: requests
+    /// end in every way (success, refusal, reset, timeout) and sockets pile up and drain.
+    /// Returns the event log and the pcap.
+    fn run(
+        parking: bool,
+        seed: u64,
+        load: Load,
+        keep_alive: bool,
+        faults: &[(u64, &str, &str)],
+    ) -> (Vec<u8>, Vec<u8>) {
+        let mut lan = LanBuilder::new(seed).trace(TraceConfig {
+            pcap: true,
+            frame_digest: true,
+        });
+        let sw = lan.add_switch("lan", SwitchConfig::default()).unwrap();
+        let web = lan
+            .add_host(
+                HostSpec {
+                    name: "web".into(),
+                    macs: vec![[0x02, 0, 0, 0, 0, 102]],
+                    ips: vec![ip(102)],
+                },
+                Box::new(Httpd::new(HttpdConfig::new(stack(102, seed)))),
+            )
+            .unwrap();
+        let mut cfg =
+            HttpClientConfig::new("client", stack(50, seed), SocketAddrV4::new(ip(102), 80));
+        cfg.load = load;
+        cfg.keep_alive = keep_alive;
+        cfg.timeout = Duration::from_millis(700);
+        let mut client = HttpClient::new(cfg);
+        client.parking = parking;
+        let client = lan
+            .add_host(
+                HostSpec {
+                    name: "client".into(),
+                    macs: vec![[0x02, 0, 0, 0, 0, 50]],
+                    ips: vec![ip(50)],
+                },
+                Box::new(client),
+            )
+            .unwrap();
+        for h in [web, client] {
+            let link = LinkConfig {
+                latency: Duration::from_micros(40),
+                jitter: Duration::from_micros(30),
+                loss_ppm: 20_000,
+                ..LinkConfig::default()
+            };
+            lan.connect(Attach::Host(h, 0), Attach::Switch(sw), link)
+                .unwrap();
+        }
+        let mut w = lan.build().unwrap();
+        for &(ms, fault, on) in faults {
+            w.schedule_fault(
+                Instant::from_millis(ms),
+                fault.parse::<FaultAction>().unwrap(),
+                Some(on),
+            )
+            .unwrap();
+        }
+        w.run_until(Instant::from_secs(6)).unwrap();
+        let mut events = Vec::new();
+        crate::trace::write_events(w.records(), &mut events).unwrap();
+        (events, w.trace_mut().take_pcap().unwrap())
+    }
+
+    /// [`HttpClient::add_socket`] counts on the stack keeping up to [`SPARES_KEPT`] released
+    /// sockets and handing back the last one kept. A socket's hop limit survives its reset, so
+    /// it tells which socket came back.
+    #[test]
+    fn the_stack_keeps_64_spares_and_reuses_the_last() {
+        let mut stack = LinuxStack::new(stack(50, 1));
+        let handles: Vec<_> = (1..=SPARES_KEPT + 1)
+            .map(|i| {
+                let h = stack.add_tcp_socket(RX, TX);
+                stack.tcp(h).set_hop_limit(Some(i as u8));
+                h
+            })
+            .collect();
+        for h in handles {
+            stack.release_socket(h);
+        }
+        let h = stack.add_tcp_socket(RX, TX);
+        assert_eq!(
+            stack.tcp_ref(h).hop_limit(),
+            Some(SPARES_KEPT as u8),
+            "the 65th release found no room; the 64th is handed back first"
+        );
+    }
+
+    const FAULTS: [&str; 5] = [
+        "stop httpd",
+        "start httpd",
+        "crash httpd",
+        "crash client",
+        "start client",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Parking closed sockets changes nothing on the wire or in the log.
+        #[test]
+        fn parking_matches_the_plain_release(
+            seed in any::<u64>(),
+            concurrency in prop::option::of(1u32..6),
+            per_second in 20u32..400,
+            keep_alive in any::<bool>(),
+            faults in prop::collection::vec((0u64..5_000, 0usize..FAULTS.len()), 0..6),
+        ) {
+            let load = match concurrency {
+                Some(n) => Load::Concurrency(n),
+                None => Load::per_second(per_second),
+            };
+            let faults: Vec<(u64, &str, &str)> = faults
+                .iter()
+                .map(|&(ms, f)| (ms, FAULTS[f], if FAULTS[f].ends_with("client") { "client" } else { "web" }))
+                .collect();
+            let fast = run(true, seed, load, keep_alive, &faults);
+            let plain = run(false, seed, load, keep_alive, &faults);
+            prop_assert!(fast.0 == plain.0, "event logs differ");
+            prop_assert!(fast.1 == plain.1, "pcaps differ");
+        }
     }
 }
