@@ -680,13 +680,15 @@ mod tests {
             frame_digest: true,
         });
         let sw = lan.add_switch("lan", SwitchConfig::default()).unwrap();
+        // A host named `name` at 10.0.0.`last` with MAC 02:00:00:00:00:`last`.
+        let spec = |name: &str, last: u8| HostSpec {
+            name: name.into(),
+            macs: vec![[0x02, 0, 0, 0, 0, last]],
+            ips: vec![ip(last)],
+        };
         let web = lan
             .add_host(
-                HostSpec {
-                    name: "web".into(),
-                    macs: vec![[0x02, 0, 0, 0, 0, 102]],
-                    ips: vec![ip(102)],
-                },
+                spec("web", 102),
                 Box::new(Httpd::new(HttpdConfig::new(stack(102, seed)))),
             )
             .unwrap();
@@ -697,16 +699,7 @@ mod tests {
         cfg.timeout = Duration::from_millis(700);
         let mut client = HttpClient::new(cfg);
         client.parking = parking;
-        let client = lan
-            .add_host(
-                HostSpec {
-                    name: "client".into(),
-                    macs: vec![[0x02, 0, 0, 0, 0, 50]],
-                    ips: vec![ip(50)],
-                },
-                Box::new(client),
-            )
-            .unwrap();
+        let client = lan.add_host(spec("client", 50), Box::new(client)).unwrap();
         for h in [web, client] {
             let link = LinkConfig {
                 latency: Duration::from_micros(40),
