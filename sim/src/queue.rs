@@ -64,8 +64,9 @@ impl<T> EventQueue<T> {
         Self::default()
     }
 
-    /// Schedules `item` at `at`.
-    #[inline]
+    /// Schedules `item` at `at`. Always inlined: it runs for every frame on every hop, and
+    /// the compiler otherwise keeps it out of line in the world's send path.
+    #[inline(always)]
     pub fn push(&mut self, at: Instant, item: T) {
         let seq = self.take_seq();
         let e = Entry { at, seq, item };
