@@ -103,9 +103,7 @@ impl Trace {
             self.staged.extend_from_slice(frame);
         }
         if let Some(w) = &mut self.pcap {
-            let ts = now.since_start();
-            let packet = PcapPacket::new(ts, frame.len() as u32, frame);
-            w.write_packet(&packet).expect("writing to a Vec");
+            capture(w, now, frame);
         }
     }
 
@@ -179,6 +177,16 @@ pub fn write_events(records: &[Record], out: &mut impl Write) -> std::io::Result
         }
     }
     out.write_all(&staged)
+}
+
+/// Writes one frame to the pcap. Out of line: benchmarks and long runs capture no pcap, and
+/// inlined into [`Trace::frame`] it made the per-frame path larger for them.
+#[cold]
+#[inline(never)]
+fn capture(w: &mut PcapWriter<Vec<u8>>, now: Instant, frame: &[u8]) {
+    let ts = now.since_start();
+    let packet = PcapPacket::new(ts, frame.len() as u32, frame);
+    w.write_packet(&packet).expect("writing to a Vec");
 }
 
 fn hex(bytes: &[u8]) -> String {
