@@ -156,7 +156,11 @@ pub enum LinkDrop {
 pub struct Link {
     pub name: String,
     pub ends: [Endpoint; 2],
-    pub config: LinkConfig,
+    /// Private: `latency_ns` is derived from it, so it is read through [`Link::config`].
+    config: LinkConfig,
+    /// `config.latency` in nanoseconds (saturated at `u64::MAX`), so the plain-cable path of
+    /// [`Link::transmit`] is an integer add.
+    latency_ns: u64,
     pub up: bool,
     pub dirs: [Direction; 2],
     pub rng: Stream,
@@ -173,9 +177,22 @@ impl Link {
             ends,
             up: true,
             dirs: [dir(), dir()],
+            latency_ns: u64::try_from(config.latency.as_nanos()).unwrap_or(u64::MAX),
             config,
             rng,
         }
+    }
+
+    /// The link's impairments and capacity as configured (loss may since have changed per
+    /// direction, see [`Direction::loss_ppm`]).
+    pub fn config(&self) -> &LinkConfig {
+        &self.config
+    }
+
+    /// `at + latency`, saturating at [`Instant::MAX`] as `Instant + Duration` does.
+    #[inline(always)]
+    fn after_latency(&self, at: Instant) -> Instant {
+        Instant::from_nanos(at.as_nanos().saturating_add(self.latency_ns))
     }
 
     /// Puts a frame on the wire from end `from` at `now`; returns its arrival time at the
@@ -192,7 +209,7 @@ impl Link {
             && config.jitter.is_zero()
             && self.dirs[from].loss_ppm == 0
         {
-            return Ok(now + config.latency);
+            return Ok(self.after_latency(now));
         }
         self.transmit_slow(now, from, len)
     }
@@ -227,7 +244,7 @@ impl Link {
         if dir.loss_ppm > 0 && below(&mut self.rng, 1_000_000) < dir.loss_ppm as u64 {
             return Err(LinkDrop::Loss);
         }
-        let mut arrival = departure + config.latency;
+        let mut arrival = self.after_latency(departure);
         if !config.jitter.is_zero() {
             arrival +=
                 Duration::from_nanos(below(&mut self.rng, config.jitter.as_nanos() as u64 + 1));
@@ -384,14 +401,7 @@ mod tests {
             element: ElementId::Host(0),
             port: 0,
         };
-        Link {
-            name: "l".into(),
-            ends: [e, e],
-            config,
-            up: true,
-            dirs: Default::default(),
-            rng: SeedTree::new(1).stream("l"),
-        }
+        Link::new("l".into(), [e, e], config, SeedTree::new(1).stream("l"))
     }
 
     #[test]
@@ -401,6 +411,34 @@ mod tests {
             l.transmit(Instant::from_secs(1), 0, 60),
             Ok(Instant::from_nanos(1_000_050_000))
         );
+    }
+
+    /// The latency kept in nanoseconds adds as `Instant + Duration` does, saturating too.
+    #[test]
+    fn latency_in_nanoseconds_adds_as_instant_plus_duration() {
+        for latency in [
+            Duration::ZERO,
+            Duration::from_nanos(1),
+            Duration::from_micros(50),
+            Duration::from_secs(u64::MAX / 1_000_000_000),
+            Duration::from_secs(u64::MAX / 1_000_000_000 + 1),
+            Duration::MAX,
+        ] {
+            for from_secs in [0, 1, 1 << 33, u64::MAX / 1_000_000_000] {
+                let now = Instant::from_secs(from_secs);
+                let mut l = link(LinkConfig {
+                    latency,
+                    ..Default::default()
+                });
+                assert_eq!(l.config().latency, latency);
+                assert_eq!(
+                    l.transmit(now, 0, 60),
+                    Ok(now + latency),
+                    "{latency:?} {now}"
+                );
+                assert_eq!(l.transmit_slow(now, 1, 60), Ok(now + latency));
+            }
+        }
     }
 
     #[test]
