@@ -13,15 +13,35 @@ use core::cmp::Ordering;
 use lvs_model::time::Instant;
 use std::collections::{BinaryHeap, VecDeque};
 
+/// (time, sequence) packed in one integer, time in the high half: ordering the keys orders
+/// the pairs, in one comparison.
+pub type Key = u128;
+
+/// The [`Key`] of (time, sequence).
+#[inline(always)]
+pub fn key(at: Instant, seq: u64) -> Key {
+    (Key::from(at.as_nanos()) << 64) | Key::from(seq)
+}
+
+/// The time of a [`Key`].
+#[inline(always)]
+pub fn key_time(key: Key) -> Instant {
+    Instant::from_nanos((key >> 64) as u64)
+}
+
+/// The (time, sequence) of a [`Key`].
+pub fn key_parts(key: Key) -> (Instant, u64) {
+    (key_time(key), key as u64)
+}
+
 struct Entry<T> {
-    at: Instant,
-    seq: u64,
+    key: Key,
     item: T,
 }
 
 impl<T> PartialEq for Entry<T> {
     fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
+        self.key == other.key
     }
 }
 impl<T> Eq for Entry<T> {}
@@ -33,7 +53,7 @@ impl<T> PartialOrd for Entry<T> {
 impl<T> Ord for Entry<T> {
     /// Reversed, so the max-heap pops the earliest (time, seq) first.
     fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
+        other.key.cmp(&self.key)
     }
 }
 
@@ -69,9 +89,12 @@ impl<T> EventQueue<T> {
     #[inline(always)]
     pub fn push(&mut self, at: Instant, item: T) {
         let seq = self.take_seq();
-        let e = Entry { at, seq, item };
+        let e = Entry {
+            key: key(at, seq),
+            item,
+        };
         // Sequence numbers only grow, so a time no earlier than the last one keeps `run` sorted.
-        if self.run.back().is_none_or(|last| last.at <= at) {
+        if self.run.back().is_none_or(|last| last.key <= e.key) {
             self.run.push_back(e);
         } else {
             self.heap.push(e);
@@ -83,7 +106,10 @@ impl<T> EventQueue<T> {
     /// nearer item pushed after it to the heap instead.
     pub fn push_ahead(&mut self, at: Instant, item: T) {
         let seq = self.take_seq();
-        self.heap.push(Entry { at, seq, item });
+        self.heap.push(Entry {
+            key: key(at, seq),
+            item,
+        });
     }
 
     /// Whether the earliest item is `run`'s head (else the heap's).
@@ -93,7 +119,7 @@ impl<T> EventQueue<T> {
             (None, None) => None,
             (Some(_), None) => Some(true),
             (None, Some(_)) => Some(false),
-            (Some(r), Some(h)) => Some((r.at, r.seq) < (h.at, h.seq)),
+            (Some(r), Some(h)) => Some(r.key < h.key),
         }
     }
 
@@ -112,7 +138,7 @@ impl<T> EventQueue<T> {
         } else {
             self.heap.peek()
         };
-        e.map(|e| (e.at, e.seq))
+        e.map(|e| key_parts(e.key))
     }
 
     /// Removes and returns the earliest item.
@@ -123,7 +149,29 @@ impl<T> EventQueue<T> {
         } else {
             self.heap.pop()
         };
-        e.map(|e| (e.at, e.item))
+        e.map(|e| (key_time(e.key), e.item))
+    }
+
+    /// Removes and returns the earliest item if its (time, sequence) is no later than `limit`
+    /// (else leaves the queue as it is): [`Self::peek_key`] and [`Self::pop`] in one look at
+    /// the two heads, for a driver that merges this queue with another and stops at a time.
+    #[inline(always)]
+    pub fn pop_before(&mut self, limit: Key) -> Option<(Instant, T)> {
+        // An empty side reads as `Key::MAX`; if both are empty the pop below finds nothing.
+        let run = self.run.front().map_or(Key::MAX, |e| e.key);
+        let heap = self.heap.peek().map_or(Key::MAX, |e| e.key);
+        let e = if run < heap {
+            if run > limit {
+                return None;
+            }
+            self.run.pop_front()
+        } else {
+            if heap > limit {
+                return None;
+            }
+            self.heap.pop()
+        };
+        e.map(|e| (key_time(e.key), e.item))
     }
 
     /// The time of the earliest item.
@@ -328,6 +376,43 @@ mod tests {
                 }
                 prop_assert_eq!(q.len(), model.len());
                 prop_assert_eq!(q.peek_key().map(|(t, _)| t.as_nanos()), model.first().map(|(t, _)| *t));
+            }
+        }
+
+        /// `pop_before(limit)` is `peek_key` then `pop` when the key is no later than `limit`.
+        #[test]
+        fn pop_before_is_peek_then_pop(
+            ops in proptest::collection::vec((0u64..30, 0u8..8, 0u64..40, 0u64..400), 0..400),
+        ) {
+            let (mut q, mut plain) = (EventQueue::new(), EventQueue::new());
+            let (mut now, mut n) = (0u64, 0usize);
+            for (delta, op, limit_t, limit_seq) in ops {
+                match op {
+                    0 => {
+                        q.push_ahead(Instant::from_nanos(now + delta * 10), n);
+                        plain.push_ahead(Instant::from_nanos(now + delta * 10), n);
+                        n += 1;
+                    }
+                    1..=3 => {
+                        let limit = (Instant::from_nanos(now + limit_t), limit_seq);
+                        let want = match plain.peek_key() {
+                            Some(k) if k <= limit => plain.pop(),
+                            _ => None,
+                        };
+                        let got = q.pop_before(key(limit.0, limit.1));
+                        prop_assert_eq!(got, want);
+                        if let Some((t, _)) = want {
+                            now = t.as_nanos();
+                        }
+                    }
+                    _ => {
+                        q.push(Instant::from_nanos(now + delta), n);
+                        plain.push(Instant::from_nanos(now + delta), n);
+                        n += 1;
+                    }
+                }
+                prop_assert_eq!(q.len(), plain.len());
+                prop_assert_eq!(q.peek_key(), plain.peek_key());
             }
         }
 

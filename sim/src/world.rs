@@ -13,7 +13,7 @@ use crate::lan::{
     Attach, ElementId, Endpoint, Forward, Graph, HostSpec, Link, LinkConfig, LinkDrop, Mac, Switch,
     SwitchConfig, TopologyError, graph_node, mac_to_string,
 };
-use crate::queue::{EventQueue, WakeQueue};
+use crate::queue::{EventQueue, Key, WakeQueue, key};
 use crate::rng::SeedTree;
 use crate::trace::{Trace, TraceConfig};
 use lvs_model::event::{Event, Record};
@@ -581,36 +581,43 @@ impl World {
 
     /// Runs every event up to and including `end`, then sets the clock to `end`.
     pub fn run_until(&mut self, end: Instant) -> Result<(), RunError> {
-        loop {
-            // The earlier of the next queued event and the next wake-up, by (time, sequence).
-            let (at, wake_first) = match (self.queue.peek_key(), self.wakes.peek_key()) {
-                (None, None) => break,
-                (Some(q), Some(w)) if w < q => (w.0, true),
-                (Some(q), _) => (q.0, false),
-                (None, Some(w)) => (w.0, true),
-            };
-            if at > end {
-                break;
-            }
-            let next = if wake_first {
-                Next::Wake(self.wakes.pop().expect("peeked").1)
+        // The counters live in locals through the loop (the handlers never read them) and are
+        // written back once.
+        let (mut events, mut instant_events) = (self.stats.events, self.instant_events);
+        let result = loop {
+            // The earlier of the next queued event and the next wake-up, by (time, sequence):
+            // a queued event goes first if it is no later than both the next wake-up and the
+            // end (sequence numbers are unique across both queues, so there are no ties).
+            let wake = self
+                .wakes
+                .peek_key()
+                .map_or(Key::MAX, |(at, seq)| key(at, seq));
+            let limit = wake.min(key(end, u64::MAX));
+            let (at, next) = if let Some((at, ev)) = self.queue.pop_before(limit) {
+                (at, Next::Queued(ev))
+            } else if wake <= limit {
+                // (`Key::MAX` stands for "no wake-up": with `end` at `Instant::MAX` it passes.)
+                match self.wakes.pop() {
+                    Some((at, host)) => (at, Next::Wake(host)),
+                    None => break Ok(()),
+                }
             } else {
-                Next::Queued(self.queue.pop().expect("peeked").1)
+                break Ok(());
             };
             if at != self.now {
                 self.now = at;
-                self.instant_events = 0;
+                instant_events = 0;
             }
-            self.stats.events += 1;
-            self.instant_events += 1;
-            if self.stats.events > self.limits.max_events {
-                return Err(RunError::EventBudget {
+            events += 1;
+            instant_events += 1;
+            if events > self.limits.max_events {
+                break Err(RunError::EventBudget {
                     budget: self.limits.max_events,
                     at,
                 });
             }
-            if self.instant_events > self.limits.max_events_per_instant {
-                return Err(RunError::Livelock {
+            if instant_events > self.limits.max_events_per_instant {
+                break Err(RunError::Livelock {
                     budget: self.limits.max_events_per_instant,
                     at,
                 });
@@ -625,7 +632,9 @@ impl World {
                 Next::Queued(Ev::Fault { index }) => self.apply_fault(index),
                 Next::Wake(host) => self.wake(host as usize),
             }
-        }
+        };
+        (self.stats.events, self.instant_events) = (events, instant_events);
+        result?;
         self.now = self.now.max(end);
         Ok(())
     }
