@@ -7,7 +7,8 @@
 //! re-keyed in place when the host asks for another deadline: a host re-arms its timer after
 //! nearly every input, and leaving the old entries in the main heap made it hold mostly stale
 //! wake-ups. Both queues draw sequence numbers from the [`EventQueue`], so merging them by
-//! (time, sequence) keeps the one order of scheduling.
+//! (time, sequence) keeps the one order of scheduling. Both order by a [`Key`], the pair packed
+//! in one integer.
 
 use core::cmp::Ordering;
 use lvs_model::time::Instant;
@@ -188,16 +189,28 @@ impl<T> EventQueue<T> {
     }
 }
 
-/// At most one pending wake-up per host, ordered by (time, sequence): an indexed binary heap.
-#[derive(Debug, Default)]
-pub struct WakeQueue {
-    /// (time, sequence, host), a min-heap on (time, sequence).
-    heap: Vec<(Instant, u64, u32)>,
-    /// Each host's index in `heap`, or `NONE`.
-    pos: Vec<u32>,
+/// At most one pending wake-up per host, ordered by (time, sequence).
+///
+/// A LAN of a handful of hosts keeps one key per host in a short vector and remembers which is
+/// least (a scan of a few keys when that one changes); past [`SMALL_WAKES`] hosts the queue
+/// becomes an indexed binary heap. Both pop in the same order.
+#[derive(Debug)]
+pub struct WakeQueue(Wakes);
+
+#[derive(Debug)]
+enum Wakes {
+    Small(SmallWakes),
+    Heap(HeapWakes),
 }
 
-const NONE: u32 = u32::MAX;
+/// The most hosts a [`WakeQueue`] scans linearly.
+pub const SMALL_WAKES: usize = 16;
+
+impl Default for WakeQueue {
+    fn default() -> Self {
+        WakeQueue(Wakes::Small(SmallWakes::default()))
+    }
+}
 
 impl WakeQueue {
     pub fn new() -> Self {
@@ -205,30 +218,194 @@ impl WakeQueue {
     }
 
     /// The wake-up pending for `host`.
+    #[inline]
     pub fn get(&self, host: u32) -> Option<Instant> {
-        match self.pos.get(host as usize) {
-            Some(&i) if i != NONE => Some(self.heap[i as usize].0),
-            _ => None,
+        match &self.0 {
+            Wakes::Small(w) => w.get(host),
+            Wakes::Heap(w) => w.get(host),
         }
     }
 
     /// Schedules `host` at `at` (sequence `seq`), replacing its pending wake-up.
+    #[inline]
     pub fn set(&mut self, host: u32, at: Instant, seq: u64) {
+        let k = key(at, seq);
+        match &mut self.0 {
+            Wakes::Small(w) if (host as usize) < SMALL_WAKES => w.set(host, k),
+            Wakes::Small(w) => {
+                let mut heap = HeapWakes::default();
+                for (h, &k) in w.keys.iter().enumerate() {
+                    if k != NO_WAKE {
+                        heap.set(h as u32, k);
+                    }
+                }
+                heap.set(host, k);
+                self.0 = Wakes::Heap(heap);
+            }
+            Wakes::Heap(w) => w.set(host, k),
+        }
+    }
+
+    /// Cancels `host`'s pending wake-up, if any.
+    pub fn remove(&mut self, host: u32) {
+        match &mut self.0 {
+            Wakes::Small(w) => w.remove(host),
+            Wakes::Heap(w) => w.remove(host),
+        }
+    }
+
+    /// The [`Key`] (time, sequence) of the earliest wake-up.
+    #[inline]
+    pub fn peek_key(&self) -> Option<Key> {
+        match &self.0 {
+            Wakes::Small(w) => w.peek_key(),
+            Wakes::Heap(w) => w.peek_key(),
+        }
+    }
+
+    /// Removes and returns the earliest wake-up: (time, host).
+    #[inline]
+    pub fn pop(&mut self) -> Option<(Instant, u32)> {
+        match &mut self.0 {
+            Wakes::Small(w) => w.pop(),
+            Wakes::Heap(w) => w.pop(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Wakes::Small(w) => w.len,
+            Wakes::Heap(w) => w.heap.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// "No wake-up pending" in [`SmallWakes::keys`] (a real key never has sequence `u64::MAX`).
+const NO_WAKE: Key = Key::MAX;
+
+/// Each host's key (or [`NO_WAKE`]) by host index, and the least of them.
+#[derive(Debug)]
+struct SmallWakes {
+    keys: Vec<Key>,
+    /// The host with the least key (0 when none is pending).
+    min: usize,
+    /// Its key, `NO_WAKE` when none is pending.
+    min_key: Key,
+    len: usize,
+}
+
+impl Default for SmallWakes {
+    fn default() -> Self {
+        SmallWakes {
+            keys: Vec::new(),
+            min: 0,
+            min_key: NO_WAKE,
+            len: 0,
+        }
+    }
+}
+
+impl SmallWakes {
+    #[inline]
+    fn get(&self, host: u32) -> Option<Instant> {
+        match self.keys.get(host as usize) {
+            Some(&k) if k != NO_WAKE => Some(key_time(k)),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn set(&mut self, host: u32, k: Key) {
+        let h = host as usize;
+        if self.keys.len() <= h {
+            self.keys.resize(h + 1, NO_WAKE);
+        }
+        let old = self.keys[h];
+        self.len += usize::from(old == NO_WAKE);
+        self.keys[h] = k;
+        if k < self.min_key {
+            (self.min, self.min_key) = (h, k);
+        } else if h == self.min && k > old {
+            self.rescan();
+        }
+    }
+
+    fn remove(&mut self, host: u32) {
+        let h = host as usize;
+        if self.keys.get(h).is_some_and(|&k| k != NO_WAKE) {
+            self.keys[h] = NO_WAKE;
+            self.len -= 1;
+            if h == self.min {
+                self.rescan();
+            }
+        }
+    }
+
+    #[inline]
+    fn peek_key(&self) -> Option<Key> {
+        (self.min_key != NO_WAKE).then_some(self.min_key)
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<(Instant, u32)> {
+        let k = self.peek_key()?;
+        let host = self.min;
+        self.keys[host] = NO_WAKE;
+        self.len -= 1;
+        self.rescan();
+        Some((key_time(k), host as u32))
+    }
+
+    /// Finds the least key again.
+    fn rescan(&mut self) {
+        let (mut min, mut min_key) = (0, NO_WAKE);
+        for (h, &k) in self.keys.iter().enumerate() {
+            if k < min_key {
+                (min, min_key) = (h, k);
+            }
+        }
+        (self.min, self.min_key) = (min, min_key);
+    }
+}
+
+/// An indexed binary heap of (key, host), a min-heap on the key.
+#[derive(Debug, Default)]
+struct HeapWakes {
+    heap: Vec<(Key, u32)>,
+    /// Each host's index in `heap`, or `NONE`.
+    pos: Vec<u32>,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl HeapWakes {
+    fn get(&self, host: u32) -> Option<Instant> {
+        match self.pos.get(host as usize) {
+            Some(&i) if i != NONE => Some(key_time(self.heap[i as usize].0)),
+            _ => None,
+        }
+    }
+
+    fn set(&mut self, host: u32, k: Key) {
         if self.pos.len() <= host as usize {
             self.pos.resize(host as usize + 1, NONE);
         }
         match self.pos[host as usize] {
             NONE => {
-                self.heap.push((at, seq, host));
+                self.heap.push((k, host));
                 let i = self.heap.len() - 1;
                 self.pos[host as usize] = i as u32;
                 self.sift_up(i);
             }
             i => {
                 let i = i as usize;
-                let old = (self.heap[i].0, self.heap[i].1);
-                self.heap[i] = (at, seq, host);
-                if (at, seq) < old {
+                let old = self.heap[i].0;
+                self.heap[i] = (k, host);
+                if k < old {
                     self.sift_up(i);
                 } else {
                     self.sift_down(i);
@@ -237,8 +414,7 @@ impl WakeQueue {
         }
     }
 
-    /// Cancels `host`'s pending wake-up, if any.
-    pub fn remove(&mut self, host: u32) {
+    fn remove(&mut self, host: u32) {
         let Some(&i) = self.pos.get(host as usize) else {
             return;
         };
@@ -247,30 +423,20 @@ impl WakeQueue {
         }
     }
 
-    /// The (time, sequence) of the earliest wake-up.
-    pub fn peek_key(&self) -> Option<(Instant, u64)> {
-        self.heap.first().map(|e| (e.0, e.1))
+    fn peek_key(&self) -> Option<Key> {
+        self.heap.first().map(|e| e.0)
     }
 
-    /// Removes and returns the earliest wake-up: (time, host).
-    pub fn pop(&mut self) -> Option<(Instant, u32)> {
-        let &(at, _, host) = self.heap.first()?;
+    fn pop(&mut self) -> Option<(Instant, u32)> {
+        let &(k, host) = self.heap.first()?;
         self.remove_at(0);
-        Some((at, host))
-    }
-
-    pub fn len(&self) -> usize {
-        self.heap.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        Some((key_time(k), host))
     }
 
     fn remove_at(&mut self, i: usize) {
         let last = self.heap.len() - 1;
         self.swap(i, last);
-        let (_, _, host) = self.heap.pop().expect("not empty");
+        let (_, host) = self.heap.pop().expect("not empty");
         self.pos[host as usize] = NONE;
         if i < self.heap.len() {
             self.sift_down(i);
@@ -278,14 +444,14 @@ impl WakeQueue {
         }
     }
 
-    fn key(&self, i: usize) -> (Instant, u64) {
-        (self.heap[i].0, self.heap[i].1)
+    fn key(&self, i: usize) -> Key {
+        self.heap[i].0
     }
 
     fn swap(&mut self, a: usize, b: usize) {
         self.heap.swap(a, b);
-        self.pos[self.heap[a].2 as usize] = a as u32;
-        self.pos[self.heap[b].2 as usize] = b as u32;
+        self.pos[self.heap[a].1 as usize] = a as u32;
+        self.pos[self.heap[b].1 as usize] = b as u32;
     }
 
     fn sift_up(&mut self, mut i: usize) {
@@ -416,15 +582,18 @@ mod tests {
             }
         }
 
-        /// The wake queue behaves as a map host → (time, seq) popped in key order.
+        /// The wake queue behaves as a map host → (time, seq) popped in key order, with few
+        /// hosts (the scanned vector) and with many (it turns into the heap midway).
         #[test]
         fn wake_queue_matches_a_sorted_map(
-            ops in proptest::collection::vec((0u32..12, 0u64..40, 0u8..4), 0..300),
+            hosts in proptest::prop_oneof![proptest::strategy::Just(6u32), proptest::strategy::Just(40u32)],
+            ops in proptest::collection::vec((0u32..40, 0u64..40, 0u8..4), 0..300),
         ) {
             let mut q = WakeQueue::new();
             let mut model: std::collections::BTreeMap<u32, (u64, u64)> = Default::default();
             let mut seq = 0;
             for (host, t, op) in ops {
+                let host = host % hosts;
                 match op {
                     0 => {
                         q.remove(host);
@@ -448,11 +617,45 @@ mod tests {
                     }
                 }
                 prop_assert_eq!(q.len(), model.len());
-                for h in 0..12 {
+                prop_assert_eq!(
+                    q.peek_key(),
+                    model.values().min().map(|&(t, s)| key(Instant::from_nanos(t), s))
+                );
+                for h in 0..hosts {
                     prop_assert_eq!(
                         q.get(h).map(|t| t.as_nanos()),
                         model.get(&h).map(|(t, _)| *t)
                     );
+                }
+            }
+        }
+
+        /// The scanned vector answers as the indexed heap (the structure it replaces for a
+        /// handful of hosts) does, step by step.
+        #[test]
+        fn small_wakes_match_the_indexed_heap(
+            ops in proptest::collection::vec((0u32..SMALL_WAKES as u32, 0u64..40, 0u8..4), 0..300),
+        ) {
+            let (mut small, mut heap) = (SmallWakes::default(), HeapWakes::default());
+            let mut seq = 0;
+            for (host, t, op) in ops {
+                match op {
+                    0 => {
+                        small.remove(host);
+                        heap.remove(host);
+                    }
+                    1 => prop_assert_eq!(small.pop(), heap.pop()),
+                    _ => {
+                        let k = key(Instant::from_nanos(t), seq);
+                        small.set(host, k);
+                        heap.set(host, k);
+                        seq += 1;
+                    }
+                }
+                prop_assert_eq!(small.len, heap.heap.len());
+                prop_assert_eq!(small.peek_key(), heap.peek_key());
+                for h in 0..SMALL_WAKES as u32 {
+                    prop_assert_eq!(small.get(h), heap.get(h));
                 }
             }
         }

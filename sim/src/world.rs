@@ -588,10 +588,7 @@ impl World {
             // The earlier of the next queued event and the next wake-up, by (time, sequence):
             // a queued event goes first if it is no later than both the next wake-up and the
             // end (sequence numbers are unique across both queues, so there are no ties).
-            let wake = self
-                .wakes
-                .peek_key()
-                .map_or(Key::MAX, |(at, seq)| key(at, seq));
+            let wake = self.wakes.peek_key().unwrap_or(Key::MAX);
             let limit = wake.min(key(end, u64::MAX));
             let (at, next) = if let Some((at, ev)) = self.queue.pop_before(limit) {
                 (at, Next::Queued(ev))
