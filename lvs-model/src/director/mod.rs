@@ -521,31 +521,34 @@ impl Node for Director {
         let keepalived = match self.keepalived_at {
             Some(at) => at,
             None => {
-                let at = [
-                    self.probes.poll_timeout(),
-                    self.running
-                        .then(|| self.vrrp.as_ref().and_then(VrrpProcess::poll_timeout))
-                        .flatten(),
-                    self.running
-                        .then(|| self.checkers.as_ref().and_then(Checkers::poll_timeout))
-                        .flatten(),
-                ]
-                .into_iter()
-                .flatten()
-                .min();
+                let (vrrp, checkers) = if self.running {
+                    (
+                        self.vrrp.as_ref().and_then(VrrpProcess::poll_timeout),
+                        self.checkers.as_ref().and_then(Checkers::poll_timeout),
+                    )
+                } else {
+                    (None, None)
+                };
+                let at = earliest(earliest(self.probes.poll_timeout(), vrrp), checkers);
                 self.keepalived_at = Some(at);
                 at
             }
         };
-        [
-            self.stack.poll_timeout(),
-            self.ipvs.poll_timeout_mut(),
+        earliest(
+            earliest(self.stack.poll_timeout(), self.ipvs.poll_timeout_mut()),
             keepalived,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        )
     }
+}
+
+/// The earlier of two optional deadlines (`None` is "no deadline"), without branching on
+/// which are present: absent ones read as a time later than any (`Instant::MAX` included).
+#[inline(always)]
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    const NEVER: u128 = u128::MAX;
+    let key = |t: Option<Instant>| t.map_or(NEVER, |t| u128::from(t.as_nanos()));
+    let k = key(a).min(key(b));
+    (k != NEVER).then(|| Instant::from_nanos(k as u64))
 }
 
 #[cfg(test)]
@@ -641,6 +644,18 @@ mod tests {
                 prop_assert_eq!(a.counters(), b.counters());
                 prop_assert_eq!(a.poll_timeout(), b.poll_timeout());
             }
+        }
+    }
+
+    proptest! {
+        /// `earliest` is the least of the deadlines present, `None` if none is.
+        #[test]
+        fn earliest_is_the_min_of_the_present_deadlines(
+            a in proptest::option::of(prop_oneof![Just(u64::MAX), Just(0u64), any::<u64>()]),
+            b in proptest::option::of(prop_oneof![Just(u64::MAX), Just(0u64), any::<u64>()]),
+        ) {
+            let (a, b) = (a.map(Instant::from_nanos), b.map(Instant::from_nanos));
+            prop_assert_eq!(earliest(a, b), [a, b].into_iter().flatten().min());
         }
     }
 

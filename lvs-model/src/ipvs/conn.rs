@@ -910,7 +910,26 @@ impl ConnTable {
     /// same times either way — at the first instant their deadline is not in the future —
     /// and [`ConnTable::poll_timeout`] becomes a deadline that does something: a connection
     /// that lives past its first timer would otherwise wake the director for nothing.
+    ///
+    /// The common case, checked inline: the earliest timer is its entry's own and will expire
+    /// it (or there is none), and nothing is to settle.
+    #[inline(always)]
     pub(crate) fn settle_timers(&mut self) {
+        let Some((t, slot)) = self.timers.first() else {
+            return;
+        };
+        if let Some(Some(c)) = self.slots.get(slot as usize)
+            && c.timer_at == t
+            && c.expires <= t
+        {
+            return;
+        }
+        self.settle_timers_slow();
+    }
+
+    /// [`ConnTable::settle_timers`] past its first check.
+    #[inline(never)]
+    fn settle_timers_slow(&mut self) {
         while let Some((t, slot)) = self.timers.first() {
             match self.slots.get_mut(slot as usize) {
                 Some(Some(c)) if c.timer_at == t => {
