@@ -823,35 +823,48 @@ impl LinuxStack {
     }
 
     /// Delivers an IPv4 packet to the local stack (smoltcp), whatever its destination.
+    /// Inlined for its usual case, a packet smoltcp reads where it lies; the rest is apart.
+    #[inline]
     pub fn deliver_local(&mut self, now: Instant, packet: &[u8]) {
         if packet.len() >= 20 && packet[9] == IPIP_PROTOCOL {
-            // IP-in-IP (LVS-TUN): decapsulate once when tunl0 is up and the inner packet is
-            // for this host; never deliver a tunnel packet to smoltcp.
-            let ihl = usize::from(packet[0] & 0x0f) * 4;
-            let inner = packet.get(ihl..).unwrap_or(&[]);
-            match ipv4_dst(inner) {
-                Some(dst)
-                    if self.ipip && self.is_local(dst) && inner.get(9) != Some(&IPIP_PROTOCOL) =>
-                {
-                    self.counters.decapsulated += 1;
-                    self.deliver_local(now, inner);
-                }
-                _ => self.drop("ipip"),
-            }
-            return;
+            return self.deliver_ipip(now, packet);
         }
-        if self.device.rx.is_empty() {
-            // smoltcp reads the packet where it lies (in the caller's frame).
-            self.poll_with(now, Some(packet));
-        } else {
-            let mut b = self.device.buffer();
-            if b.capacity() < packet.len() {
-                b = Vec::with_capacity(packet.len().max(256));
-            }
-            b.extend_from_slice(packet);
-            self.device.rx.push_back(b);
-            self.poll(now);
+        if !self.device.rx.is_empty() {
+            return self.deliver_queued(now, packet);
         }
+        // smoltcp reads the packet where it lies (in the caller's frame).
+        self.poll_with(now, Some(packet));
+    }
+
+    /// IP-in-IP (LVS-TUN): decapsulate once when tunl0 is up and the inner packet is for
+    /// this host; never deliver a tunnel packet to smoltcp.
+    #[cold]
+    #[inline(never)]
+    fn deliver_ipip(&mut self, now: Instant, packet: &[u8]) {
+        let ihl = usize::from(packet[0] & 0x0f) * 4;
+        let inner = packet.get(ihl..).unwrap_or(&[]);
+        match ipv4_dst(inner) {
+            Some(dst)
+                if self.ipip && self.is_local(dst) && inner.get(9) != Some(&IPIP_PROTOCOL) =>
+            {
+                self.counters.decapsulated += 1;
+                self.deliver_local(now, inner);
+            }
+            _ => self.drop("ipip"),
+        }
+    }
+
+    /// A packet delivered while others wait in the device's queue goes in behind them.
+    #[cold]
+    #[inline(never)]
+    fn deliver_queued(&mut self, now: Instant, packet: &[u8]) {
+        let mut b = self.device.buffer();
+        if b.capacity() < packet.len() {
+            b = Vec::with_capacity(packet.len().max(256));
+        }
+        b.extend_from_slice(packet);
+        self.device.rx.push_back(b);
+        self.poll(now);
     }
 
     /// A frame arrived: ARP is answered, local IPv4 is delivered, the rest is counted.
