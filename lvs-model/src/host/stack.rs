@@ -1120,7 +1120,9 @@ impl LinuxStack {
 
     /// Frames a packet (in `buf` after the headroom) for `next_hop`, resolving it first.
     /// `slot` is the route cache's slot of the route that chose `next_hop`, if there is one.
-    #[inline]
+    /// Inlined (always) into its two callers: every frame out of a host or a director comes
+    /// through here.
+    #[inline(always)]
     fn output(
         &mut self,
         now: Instant,
