@@ -944,7 +944,7 @@ impl LinuxStack {
                     self.device.recycle(buf);
                     looped = true;
                 } else {
-                    self.route_out(now, buf);
+                    self.route_out(now, dst, buf);
                 }
             }
             if !looped {
@@ -1005,14 +1005,14 @@ impl LinuxStack {
         buf: Vec<u8>,
     ) -> Result<(), SendError> {
         self.now = self.now.max(now);
-        let error = if ipv4_dst(buf.get(HEADROOM..).unwrap_or(&[])).is_none() {
-            SendError::Malformed
-        } else if self.mac(port).is_none() {
-            SendError::NoSuchPort(port)
-        } else {
-            let slot = self.routes.find(next_hop);
-            self.output(now, port, next_hop, buf, slot);
-            return Ok(());
+        let error = match ipv4_dst(buf.get(HEADROOM..).unwrap_or(&[])) {
+            None => SendError::Malformed,
+            Some(_) if self.mac(port).is_none() => SendError::NoSuchPort(port),
+            Some(dst) => {
+                let slot = self.routes.find(next_hop);
+                self.output(now, port, next_hop, dst, buf, slot);
+                return Ok(());
+            }
         };
         self.device.recycle(buf);
         Err(error)
@@ -1104,13 +1104,12 @@ impl LinuxStack {
         }
     }
 
-    fn route_out(&mut self, now: Instant, buf: Vec<u8>) {
-        let Some(dst) = ipv4_dst(&buf[HEADROOM..]) else {
-            return;
-        };
+    /// Sends a packet smoltcp produced (in `buf` after the headroom, for `dst`) by the routing
+    /// table.
+    fn route_out(&mut self, now: Instant, dst: Ipv4Addr, buf: Vec<u8>) {
         let slot = self.route_slot(dst);
         match self.routes.get(slot).route {
-            Some(r) => self.output(now, r.port, r.next_hop, buf, Some(slot)),
+            Some(r) => self.output(now, r.port, r.next_hop, dst, buf, Some(slot)),
             None => {
                 self.counters.no_route += 1;
                 self.device.recycle(buf);
@@ -1118,7 +1117,8 @@ impl LinuxStack {
         }
     }
 
-    /// Frames a packet (in `buf` after the headroom) for `next_hop`, resolving it first.
+    /// Frames a packet (in `buf` after the headroom, for `dst`, as the caller read it from
+    /// the packet) for `next_hop`, resolving it first.
     /// `slot` is the route cache's slot of the route that chose `next_hop`, if there is one.
     /// Inlined (always) into its two callers: every frame out of a host or a director comes
     /// through here.
@@ -1128,12 +1128,10 @@ impl LinuxStack {
         now: Instant,
         port: PortId,
         next_hop: Ipv4Addr,
+        dst: Ipv4Addr,
         buf: Vec<u8>,
         slot: Option<usize>,
     ) {
-        let Some(dst) = ipv4_dst(&buf[HEADROOM..]) else {
-            return;
-        };
         let mac = if self.is_broadcast(dst) {
             EthernetAddress::BROADCAST
         } else if dst.is_multicast() {
