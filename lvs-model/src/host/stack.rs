@@ -366,7 +366,21 @@ const SPARE_MAX: usize = 64;
 
 impl LinuxStack {
     pub fn new(config: StackConfig) -> Self {
+        LinuxStack::build(config, false)
+    }
+
+    /// A stack with its fast paths off (see `plain`) and smoltcp checking TCP checksums
+    /// itself, to hold the stack to.
+    #[cfg(test)]
+    pub(super) fn new_plain(config: StackConfig) -> Self {
+        let mut stack = LinuxStack::build(config, true);
+        stack.plain = true;
+        stack
+    }
+
+    fn build(config: StackConfig, smoltcp_checks_tcp: bool) -> Self {
         let mut device = QueueDevice::default();
+        device.smoltcp_checks_tcp = smoltcp_checks_tcp;
         let mut ic = Config::new(HardwareAddress::Ip);
         ic.random_seed = config.seed;
         let mut iface = Interface::new(ic, &mut device, Instant::ZERO.to_smoltcp());
@@ -829,6 +843,9 @@ impl LinuxStack {
         if packet.len() >= 20 && packet[9] == IPIP_PROTOCOL {
             return self.deliver_ipip(now, packet);
         }
+        if self.checks_tcp() && tcp_checksum_wrong(packet) {
+            return self.drop_tcp_segment(now);
+        }
         if !self.device.rx.is_empty() {
             return self.deliver_queued(now, packet);
         }
@@ -852,6 +869,22 @@ impl LinuxStack {
             }
             _ => self.drop("ipip"),
         }
+    }
+
+    /// Whether the stack verifies TCP checksums itself, smoltcp's check being off: smoltcp's
+    /// check sums the pseudo-header, then the segment, by a general 16-bit routine; the
+    /// stack's sums both in one pass, a 32-bit word at a time.
+    #[inline(always)]
+    fn checks_tcp(&self) -> bool {
+        !self.device.smoltcp_checks_tcp
+    }
+
+    /// A TCP segment with a wrong checksum: smoltcp would have dropped it silently (no reply,
+    /// no counter) and gone on with its poll, so the stack polls without it.
+    #[cold]
+    #[inline(never)]
+    fn drop_tcp_segment(&mut self, now: Instant) {
+        self.poll(now);
     }
 
     /// A packet delivered while others wait in the device's queue goes in behind them.
@@ -1406,6 +1439,65 @@ pub(crate) fn ipv4_header_valid(header: &[u8]) -> bool {
         sum += u64::from(*b) << (24 - 8 * i);
     }
     // 2^16 = 1 (mod 2^16 - 1): folding the carries gives the one's-complement 16-bit sum.
+    while sum >> 16 != 0 {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum == 0xffff
+}
+
+/// IP protocol number of TCP.
+const TCP_PROTOCOL: u8 = 6;
+
+/// Whether `packet` is a TCP segment in an IPv4 packet that smoltcp would take apart (its
+/// header and total lengths pass `Ipv4Packet::new_checked`) and whose checksum is wrong: the
+/// segments smoltcp's `TcpRepr::parse` rejects by their checksum. Anything else smoltcp
+/// judges for itself.
+#[inline]
+pub(crate) fn tcp_checksum_wrong(packet: &[u8]) -> bool {
+    let Some(h) = packet.first_chunk::<20>() else {
+        return false;
+    };
+    if h[9] != TCP_PROTOCOL {
+        return false;
+    }
+    let header = usize::from(h[0] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    if header < 20 || header > total || total > packet.len() {
+        return false;
+    }
+    let addresses: [u8; 8] = h[12..20].try_into().expect("8 bytes");
+    !tcp_checksum_valid(addresses, &packet[header..total])
+}
+
+/// Whether a TCP segment sums to all ones with its pseudo-header (`addresses`: source and
+/// destination as they lie in the IPv4 header), as an intact one does; the same answer as
+/// smoltcp's `TcpPacket::verify_checksum`.
+///
+/// One pass, eight bytes at a time, in the machine's little-endian order: the one's-complement
+/// sum does not care about byte order (RFC 1071: summed in swapped order, the result comes out
+/// swapped, and all ones is all ones either way), and 2^64 = 2^16 = 1 modulo 2^16 - 1, so a
+/// 64-bit word with its carry wrapped around stands for its four 16-bit words. The protocol
+/// and length words of the pseudo-header go in byte-swapped, as every other word does.
+#[inline]
+pub(crate) fn tcp_checksum_valid(addresses: [u8; 8], segment: &[u8]) -> bool {
+    let len = u16::try_from(segment.len()).unwrap_or(u16::MAX);
+    let pseudo = u64::from(u16::from(TCP_PROTOCOL).swap_bytes()) + u64::from(len.swap_bytes());
+    let (words, rest) = segment.as_chunks::<8>();
+    let mut sum = pseudo;
+    let mut add = |w: u64| {
+        let (s, carry) = sum.overflowing_add(w);
+        sum = s + u64::from(carry);
+    };
+    add(u64::from_le_bytes(addresses));
+    for w in words {
+        add(u64::from_le_bytes(*w));
+    }
+    // A ragged end counts as zero-padded.
+    let mut tail = 0u64;
+    for (i, b) in rest.iter().enumerate() {
+        tail |= u64::from(*b) << (8 * i);
+    }
+    add(tail);
     while sum >> 16 != 0 {
         sum = (sum & 0xffff) + (sum >> 16);
     }
