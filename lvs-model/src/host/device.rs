@@ -23,6 +23,9 @@ pub(crate) struct QueueDevice {
     rx_free: Vec<Vec<u8>>,
     /// Buffers for smoltcp to transmit into.
     tx_free: Vec<Vec<u8>>,
+    /// smoltcp verifies the checksum of every TCP segment it receives, as it does by default.
+    /// Off (the stack's default), the shim has verified it (see `LinuxStack::deliver_local`).
+    pub smoltcp_checks_tcp: bool,
 }
 
 const FREE_MAX: usize = 64;
@@ -135,8 +138,12 @@ impl Device for QueueDevice {
         let mut caps = DeviceCapabilities::default();
         caps.medium = Medium::Ip;
         caps.max_transmission_unit = MTU;
-        // The shim has verified the IPv4 header checksum of every packet it delivers.
+        // The shim has verified the IPv4 header checksum of every packet it delivers, and
+        // unless told otherwise the TCP checksum of every segment.
         caps.checksum.ipv4 = smoltcp::phy::Checksum::Tx;
+        if !self.smoltcp_checks_tcp {
+            caps.checksum.tcp = smoltcp::phy::Checksum::Tx;
+        }
         caps
     }
 }

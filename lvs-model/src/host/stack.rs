@@ -366,7 +366,21 @@ const SPARE_MAX: usize = 64;
 
 impl LinuxStack {
     pub fn new(config: StackConfig) -> Self {
+        LinuxStack::build(config, false)
+    }
+
+    /// A stack with its fast paths off (see `plain`) and smoltcp checking TCP checksums
+    /// itself, to hold the stack to.
+    #[cfg(test)]
+    pub(super) fn new_plain(config: StackConfig) -> Self {
+        let mut stack = LinuxStack::build(config, true);
+        stack.plain = true;
+        stack
+    }
+
+    fn build(config: StackConfig, smoltcp_checks_tcp: bool) -> Self {
         let mut device = QueueDevice::default();
+        device.smoltcp_checks_tcp = smoltcp_checks_tcp;
         let mut ic = Config::new(HardwareAddress::Ip);
         ic.random_seed = config.seed;
         let mut iface = Interface::new(ic, &mut device, Instant::ZERO.to_smoltcp());
@@ -770,7 +784,9 @@ impl LinuxStack {
     // ---- inputs ----
 
     /// Takes a frame apart: handles ARP, drops and counts what is malformed or not for this
-    /// host, and hands back IPv4 packets without delivering them.
+    /// host, and hands back IPv4 packets without delivering them. Inlined: every frame in
+    /// comes through here, from a director's or a host's frame handler.
+    #[inline(always)]
     pub fn classify<'a>(&mut self, now: Instant, port: PortId, frame: &'a [u8]) -> Inbound<'a> {
         self.now = self.now.max(now);
         self.counters.rx_frames += 1;
@@ -821,35 +837,67 @@ impl LinuxStack {
     }
 
     /// Delivers an IPv4 packet to the local stack (smoltcp), whatever its destination.
+    /// Inlined for its usual case, a packet smoltcp reads where it lies; the rest is apart.
+    #[inline]
     pub fn deliver_local(&mut self, now: Instant, packet: &[u8]) {
         if packet.len() >= 20 && packet[9] == IPIP_PROTOCOL {
-            // IP-in-IP (LVS-TUN): decapsulate once when tunl0 is up and the inner packet is
-            // for this host; never deliver a tunnel packet to smoltcp.
-            let ihl = usize::from(packet[0] & 0x0f) * 4;
-            let inner = packet.get(ihl..).unwrap_or(&[]);
-            match ipv4_dst(inner) {
-                Some(dst)
-                    if self.ipip && self.is_local(dst) && inner.get(9) != Some(&IPIP_PROTOCOL) =>
-                {
-                    self.counters.decapsulated += 1;
-                    self.deliver_local(now, inner);
-                }
-                _ => self.drop("ipip"),
-            }
-            return;
+            return self.deliver_ipip(now, packet);
         }
-        if self.device.rx.is_empty() {
-            // smoltcp reads the packet where it lies (in the caller's frame).
-            self.poll_with(now, Some(packet));
-        } else {
-            let mut b = self.device.buffer();
-            if b.capacity() < packet.len() {
-                b = Vec::with_capacity(packet.len().max(256));
-            }
-            b.extend_from_slice(packet);
-            self.device.rx.push_back(b);
-            self.poll(now);
+        if self.checks_tcp() && tcp_checksum_wrong(packet) {
+            return self.drop_tcp_segment(now);
         }
+        if !self.device.rx.is_empty() {
+            return self.deliver_queued(now, packet);
+        }
+        // smoltcp reads the packet where it lies (in the caller's frame).
+        self.poll_with(now, Some(packet));
+    }
+
+    /// IP-in-IP (LVS-TUN): decapsulate once when tunl0 is up and the inner packet is for
+    /// this host; never deliver a tunnel packet to smoltcp.
+    #[cold]
+    #[inline(never)]
+    fn deliver_ipip(&mut self, now: Instant, packet: &[u8]) {
+        let ihl = usize::from(packet[0] & 0x0f) * 4;
+        let inner = packet.get(ihl..).unwrap_or(&[]);
+        match ipv4_dst(inner) {
+            Some(dst)
+                if self.ipip && self.is_local(dst) && inner.get(9) != Some(&IPIP_PROTOCOL) =>
+            {
+                self.counters.decapsulated += 1;
+                self.deliver_local(now, inner);
+            }
+            _ => self.drop("ipip"),
+        }
+    }
+
+    /// Whether the stack verifies TCP checksums itself, smoltcp's check being off: smoltcp's
+    /// check sums the pseudo-header, then the segment, by a general 16-bit routine; the
+    /// stack's sums both in one pass, a 32-bit word at a time.
+    #[inline(always)]
+    fn checks_tcp(&self) -> bool {
+        !self.device.smoltcp_checks_tcp
+    }
+
+    /// A TCP segment with a wrong checksum: smoltcp would have dropped it silently (no reply,
+    /// no counter) and gone on with its poll, so the stack polls without it.
+    #[cold]
+    #[inline(never)]
+    fn drop_tcp_segment(&mut self, now: Instant) {
+        self.poll(now);
+    }
+
+    /// A packet delivered while others wait in the device's queue goes in behind them.
+    #[cold]
+    #[inline(never)]
+    fn deliver_queued(&mut self, now: Instant, packet: &[u8]) {
+        let mut b = self.device.buffer();
+        if b.capacity() < packet.len() {
+            b = Vec::with_capacity(packet.len().max(256));
+        }
+        b.extend_from_slice(packet);
+        self.device.rx.push_back(b);
+        self.poll(now);
     }
 
     /// A frame arrived: ARP is answered, local IPv4 is delivered, the rest is counted.
@@ -929,7 +977,7 @@ impl LinuxStack {
                     self.device.recycle(buf);
                     looped = true;
                 } else {
-                    self.route_out(now, buf);
+                    self.route_out(now, dst, buf);
                 }
             }
             if !looped {
@@ -990,14 +1038,14 @@ impl LinuxStack {
         buf: Vec<u8>,
     ) -> Result<(), SendError> {
         self.now = self.now.max(now);
-        let error = if ipv4_dst(buf.get(HEADROOM..).unwrap_or(&[])).is_none() {
-            SendError::Malformed
-        } else if self.mac(port).is_none() {
-            SendError::NoSuchPort(port)
-        } else {
-            let slot = self.routes.find(next_hop);
-            self.output(now, port, next_hop, buf, slot);
-            return Ok(());
+        let error = match ipv4_dst(buf.get(HEADROOM..).unwrap_or(&[])) {
+            None => SendError::Malformed,
+            Some(_) if self.mac(port).is_none() => SendError::NoSuchPort(port),
+            Some(dst) => {
+                let slot = self.routes.find(next_hop);
+                self.output(now, port, next_hop, dst, buf, slot);
+                return Ok(());
+            }
         };
         self.device.recycle(buf);
         Err(error)
@@ -1089,13 +1137,12 @@ impl LinuxStack {
         }
     }
 
-    fn route_out(&mut self, now: Instant, buf: Vec<u8>) {
-        let Some(dst) = ipv4_dst(&buf[HEADROOM..]) else {
-            return;
-        };
+    /// Sends a packet smoltcp produced (in `buf` after the headroom, for `dst`) by the routing
+    /// table.
+    fn route_out(&mut self, now: Instant, dst: Ipv4Addr, buf: Vec<u8>) {
         let slot = self.route_slot(dst);
         match self.routes.get(slot).route {
-            Some(r) => self.output(now, r.port, r.next_hop, buf, Some(slot)),
+            Some(r) => self.output(now, r.port, r.next_hop, dst, buf, Some(slot)),
             None => {
                 self.counters.no_route += 1;
                 self.device.recycle(buf);
@@ -1103,20 +1150,21 @@ impl LinuxStack {
         }
     }
 
-    /// Frames a packet (in `buf` after the headroom) for `next_hop`, resolving it first.
+    /// Frames a packet (in `buf` after the headroom, for `dst`, as the caller read it from
+    /// the packet) for `next_hop`, resolving it first.
     /// `slot` is the route cache's slot of the route that chose `next_hop`, if there is one.
-    #[inline]
+    /// Inlined (always) into its two callers: every frame out of a host or a director comes
+    /// through here.
+    #[inline(always)]
     fn output(
         &mut self,
         now: Instant,
         port: PortId,
         next_hop: Ipv4Addr,
+        dst: Ipv4Addr,
         buf: Vec<u8>,
         slot: Option<usize>,
     ) {
-        let Some(dst) = ipv4_dst(&buf[HEADROOM..]) else {
-            return;
-        };
         let mac = if self.is_broadcast(dst) {
             EthernetAddress::BROADCAST
         } else if dst.is_multicast() {
@@ -1391,6 +1439,65 @@ pub(crate) fn ipv4_header_valid(header: &[u8]) -> bool {
         sum += u64::from(*b) << (24 - 8 * i);
     }
     // 2^16 = 1 (mod 2^16 - 1): folding the carries gives the one's-complement 16-bit sum.
+    while sum >> 16 != 0 {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum == 0xffff
+}
+
+/// IP protocol number of TCP.
+const TCP_PROTOCOL: u8 = 6;
+
+/// Whether `packet` is a TCP segment in an IPv4 packet that smoltcp would take apart (its
+/// header and total lengths pass `Ipv4Packet::new_checked`) and whose checksum is wrong: the
+/// segments smoltcp's `TcpRepr::parse` rejects by their checksum. Anything else smoltcp
+/// judges for itself.
+#[inline]
+pub(crate) fn tcp_checksum_wrong(packet: &[u8]) -> bool {
+    let Some(h) = packet.first_chunk::<20>() else {
+        return false;
+    };
+    if h[9] != TCP_PROTOCOL {
+        return false;
+    }
+    let header = usize::from(h[0] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    if header < 20 || header > total || total > packet.len() {
+        return false;
+    }
+    let addresses: [u8; 8] = h[12..20].try_into().expect("8 bytes");
+    !tcp_checksum_valid(addresses, &packet[header..total])
+}
+
+/// Whether a TCP segment sums to all ones with its pseudo-header (`addresses`: source and
+/// destination as they lie in the IPv4 header), as an intact one does; the same answer as
+/// smoltcp's `TcpPacket::verify_checksum`.
+///
+/// One pass, eight bytes at a time, in the machine's little-endian order: the one's-complement
+/// sum does not care about byte order (RFC 1071: summed in swapped order, the result comes out
+/// swapped, and all ones is all ones either way), and 2^64 = 2^16 = 1 modulo 2^16 - 1, so a
+/// 64-bit word with its carry wrapped around stands for its four 16-bit words. The protocol
+/// and length words of the pseudo-header go in byte-swapped, as every other word does.
+#[inline]
+pub(crate) fn tcp_checksum_valid(addresses: [u8; 8], segment: &[u8]) -> bool {
+    let len = u16::try_from(segment.len()).unwrap_or(u16::MAX);
+    let pseudo = u64::from(u16::from(TCP_PROTOCOL).swap_bytes()) + u64::from(len.swap_bytes());
+    let (words, rest) = segment.as_chunks::<8>();
+    let mut sum = pseudo;
+    let mut add = |w: u64| {
+        let (s, carry) = sum.overflowing_add(w);
+        sum = s + u64::from(carry);
+    };
+    add(u64::from_le_bytes(addresses));
+    for w in words {
+        add(u64::from_le_bytes(*w));
+    }
+    // A ragged end counts as zero-padded.
+    let mut tail = 0u64;
+    for (i, b) in rest.iter().enumerate() {
+        tail |= u64::from(*b) << (8 * i);
+    }
+    add(tail);
     while sum >> 16 != 0 {
         sum = (sum & 0xffff) + (sum >> 16);
     }

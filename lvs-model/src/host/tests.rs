@@ -836,8 +836,7 @@ proptest! {
     ) {
         let config = StackConfig::single(3, DIRECTOR_MAC, cidr24(100)).with_gateway(ip(1));
         let mut fast = LinuxStack::new(config.clone());
-        let mut plain = LinuxStack::new(config);
-        plain.plain = true;
+        let mut plain = LinuxStack::new_plain(config);
         let mac = |peer: u8, v: u8| EthernetAddress([0x02, 0, 0, v, 0, peer]);
         let mut now = T0;
         for (op, peer, v, dt) in ops {
@@ -874,4 +873,145 @@ proptest! {
             prop_assert_eq!(fast.poll_timeout(), plain.poll_timeout());
         }
     }
+}
+
+proptest! {
+    /// The stack's one-pass TCP checksum check answers as smoltcp's `verify_checksum`, for
+    /// intact segments (checksum filled) and for any bytes, of any length.
+    #[test]
+    fn tcp_checksum_check_agrees_with_smoltcp(
+        src in any::<[u8; 4]>(),
+        dst in any::<[u8; 4]>(),
+        segment in proptest::collection::vec(any::<u8>(), 0..120),
+        fill in any::<bool>(),
+    ) {
+        let (s, d) = (Ipv4Addr::from(src).into(), Ipv4Addr::from(dst).into());
+        let mut segment = segment;
+        if fill && segment.len() >= 18 {
+            smoltcp::wire::TcpPacket::new_unchecked(&mut segment[..]).fill_checksum(&s, &d);
+        }
+        let smol = smoltcp::wire::TcpPacket::new_unchecked(&segment[..]).verify_checksum(&s, &d);
+        let mut addresses = [0u8; 8];
+        addresses[..4].copy_from_slice(&src);
+        addresses[4..].copy_from_slice(&dst);
+        prop_assert_eq!(super::stack::tcp_checksum_valid(addresses, &segment), smol);
+        if fill && segment.len() >= 18 {
+            prop_assert!(smol);
+        }
+    }
+
+    /// `tcp_checksum_wrong` picks out exactly the packets smoltcp takes apart as IPv4 carrying
+    /// TCP and then rejects by the TCP checksum; any other packet is left to smoltcp.
+    #[test]
+    fn tcp_packets_rejected_as_smoltcp_rejects_them(
+        bytes in proptest::collection::vec(any::<u8>(), 0..100),
+        ihl in 0u8..16,
+        total in 0u16..110,
+        tcp in any::<bool>(),
+        fill in any::<bool>(),
+    ) {
+        let mut p = bytes;
+        if p.len() >= 20 {
+            p[0] = 0x40 | ihl;
+            p[2..4].copy_from_slice(&total.to_be_bytes());
+            if tcp {
+                p[9] = 6;
+            }
+        }
+        // smoltcp's view: the IPv4 packet as `new_checked` cuts it, its payload's checksum.
+        let smol_rejects = match smoltcp::wire::Ipv4Packet::new_checked(&p[..]) {
+            Ok(ip) if ip.next_header() == smoltcp::wire::IpProtocol::Tcp => {
+                let (s, d) = (ip.src_addr().into(), ip.dst_addr().into());
+                let len = ip.payload().len();
+                let range = usize::from(ip.header_len())..usize::from(ip.header_len()) + len;
+                if fill && len >= 18 {
+                    let mut seg = p[range.clone()].to_vec();
+                    smoltcp::wire::TcpPacket::new_unchecked(&mut seg[..]).fill_checksum(&s, &d);
+                    p[range.clone()].copy_from_slice(&seg);
+                }
+                !smoltcp::wire::TcpPacket::new_unchecked(&p[range]).verify_checksum(&s, &d)
+            }
+            _ => false,
+        };
+        prop_assert_eq!(super::stack::tcp_checksum_wrong(&p), smol_rejects);
+    }
+}
+
+/// Carries frames between two stacks on one LAN (both on eth0) until neither sends; returns
+/// every frame, in the order sent.
+fn converse(now: Instant, a: &mut LinuxStack, b: &mut LinuxStack) -> Vec<Vec<u8>> {
+    let mut log = Vec::new();
+    for _ in 0..100 {
+        let (ab, ba) = (drain(a), drain(b));
+        if ab.is_empty() && ba.is_empty() {
+            break;
+        }
+        for t in ab {
+            b.handle_frame(now, ETH0, &t.frame);
+            log.push(t.frame);
+        }
+        for t in ba {
+            a.handle_frame(now, ETH0, &t.frame);
+            log.push(t.frame);
+        }
+    }
+    log
+}
+
+#[test]
+fn a_corrupted_tcp_segment_is_dropped_by_the_stack_as_by_smoltcp() {
+    // The client's request reaches web-102 once with a flipped payload bit, then intact. Web
+    // drops the corrupted copy silently and takes the intact one, whether the stack checks
+    // the TCP checksum (the default) or smoltcp does (the plain stack): same frames, same
+    // socket, same counters.
+    let request = b"GET / HTTP/1.0\r\n\r\n";
+    let run = |mut web: LinuxStack| {
+        let mut client = client();
+        let server = web.add_tcp_socket(1024, 1024);
+        web.tcp(server).listen(80).unwrap();
+        let conn = client.add_tcp_socket(1024, 1024);
+        client
+            .tcp_connect(conn, std::net::SocketAddrV4::new(ip(102), 80), 40000)
+            .unwrap();
+        client.poll(T0);
+        let mut log = converse(T0, &mut client, &mut web);
+        assert_eq!(web.tcp_ref(server).state(), tcp::State::Established);
+        client.tcp(conn).send_slice(request).unwrap();
+        client.poll(T0);
+        let segment = drain(&mut client);
+        assert_eq!(segment.len(), 1, "the request is one segment");
+        let intact = segment[0].frame.clone();
+        let mut corrupted = intact.clone();
+        *corrupted.last_mut().unwrap() ^= 0x01;
+        web.handle_frame(T0, ETH0, &corrupted);
+        assert_eq!(
+            web.tcp_ref(server).recv_queue(),
+            0,
+            "the corrupted copy is dropped"
+        );
+        assert!(drain(&mut web).is_empty(), "and not answered");
+        web.handle_frame(T0, ETH0, &intact);
+        assert_eq!(web.tcp_ref(server).recv_queue(), request.len());
+        log.extend(converse(
+            T0 + Duration::from_millis(50),
+            &mut client,
+            &mut web,
+        ));
+        web.handle_timeout(T0 + Duration::from_millis(50));
+        log.extend(converse(
+            T0 + Duration::from_millis(50),
+            &mut client,
+            &mut web,
+        ));
+        (log, web.counters(), web.poll_timeout())
+    };
+    let cfg = StackConfig::single(7, WEB_MAC, cidr24(102));
+    let ours = run(LinuxStack::new(cfg.clone()));
+    let smoltcps = run(LinuxStack::new_plain(cfg));
+    assert!(
+        ours.0.len() >= 6,
+        "ARP, handshake and the delayed ACK: {}",
+        ours.0.len()
+    );
+    assert_eq!(ours, smoltcps);
 }
