@@ -618,8 +618,7 @@ impl Node for HttpClient {
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
         if !self.powered {
-            while self.stack.poll_transmit().is_some() {}
-            return None;
+            return super::transmit_unpowered(&mut self.stack);
         }
         self.stack.poll_transmit()
     }

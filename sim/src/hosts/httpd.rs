@@ -437,9 +437,7 @@ impl Node for Httpd {
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
         if !self.powered {
-            // Drain what was queued before power was lost: it never leaves.
-            while self.stack.poll_transmit().is_some() {}
-            return None;
+            return super::transmit_unpowered(&mut self.stack);
         }
         self.stack.poll_transmit()
     }

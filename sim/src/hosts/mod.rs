@@ -10,7 +10,19 @@ mod httpd;
 pub use client::{HttpClient, HttpClientConfig, Load};
 pub use httpd::{Httpd, HttpdConfig};
 
+use lvs_model::host::LinuxStack;
+use lvs_model::node::Transmit;
 use lvs_model::time::Instant;
+
+/// `poll_transmit` of a powered-off host: what was queued before power was lost never leaves,
+/// so it is dropped and nothing is sent. Out of line and cold, so that a host's usual
+/// `poll_transmit` stays a bare pop from its stack's queue.
+#[cold]
+#[inline(never)]
+pub(crate) fn transmit_unpowered(stack: &mut LinuxStack) -> Option<Transmit> {
+    while stack.poll_transmit().is_some() {}
+    None
+}
 
 /// Coalesces a node's deadlines: once a deadline is reported, a later one is not reported
 /// until the first has come (the node is then woken "spuriously", which the node contract
