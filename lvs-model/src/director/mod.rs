@@ -612,8 +612,9 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 mod tests {
     use super::*;
     use crate::host::EthernetAddress;
+    use crate::host::tests::{arp_frame, web_arp_reply_to_director};
     use proptest::prelude::*;
-    use smoltcp::wire::{ArpOperation, ArpPacket, ArpRepr, EthernetFrame, EthernetProtocol};
+    use smoltcp::wire::{ArpOperation, EthernetFrame, EthernetProtocol};
 
     const DIRECTOR_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x64]);
     const WEB_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x66]);
@@ -627,24 +628,6 @@ mod tests {
         let mut sc = StackConfig::single(5, DIRECTOR_MAC, Ipv4Cidr::new(ip(100), 24));
         sc.gateway = Some(ip(1));
         LinuxStack::new(sc)
-    }
-
-    /// web-102's ARP reply to the director.
-    fn arp_reply() -> Vec<u8> {
-        let repr = ArpRepr::EthernetIpv4 {
-            operation: ArpOperation::Reply,
-            source_hardware_addr: WEB_MAC,
-            source_protocol_addr: ip(102),
-            target_hardware_addr: DIRECTOR_MAC,
-            target_protocol_addr: ip(100),
-        };
-        let mut f = vec![0u8; 14 + repr.buffer_len()];
-        let mut eth = EthernetFrame::new_unchecked(&mut f[..]);
-        eth.set_dst_addr(DIRECTOR_MAC);
-        eth.set_src_addr(WEB_MAC);
-        eth.set_ethertype(EthernetProtocol::Arp);
-        repr.emit(&mut ArpPacket::new_unchecked(&mut f[14..]));
-        f
     }
 
     fn drain(s: &mut LinuxStack) -> (Vec<Transmit>, Vec<Event>) {
@@ -683,8 +666,8 @@ mod tests {
                 a.handle_timeout(now);
                 b.handle_timeout(now);
                 if arp {
-                    a.handle_frame(now, PortId(0), &arp_reply());
-                    b.handle_frame(now, PortId(0), &arp_reply());
+                    a.handle_frame(now, PortId(0), &web_arp_reply_to_director());
+                    b.handle_frame(now, PortId(0), &web_arp_reply_to_director());
                 }
                 if let Some(v) = packet.first_mut() {
                     *v = version;
@@ -743,31 +726,6 @@ mod tests {
 
     const BACKUP_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x65]);
     const CLIENT_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x32]);
-
-    /// An ARP frame from `sha`/`sip` about `tip`.
-    fn arp(
-        op: ArpOperation,
-        eth_dst: EthernetAddress,
-        sha: EthernetAddress,
-        sip: Ipv4Addr,
-        tha: EthernetAddress,
-        tip: Ipv4Addr,
-    ) -> Vec<u8> {
-        let repr = ArpRepr::EthernetIpv4 {
-            operation: op,
-            source_hardware_addr: sha,
-            source_protocol_addr: sip,
-            target_hardware_addr: tha,
-            target_protocol_addr: tip,
-        };
-        let mut f = vec![0u8; 14 + repr.buffer_len()];
-        let mut eth = EthernetFrame::new_unchecked(&mut f[..]);
-        eth.set_dst_addr(eth_dst);
-        eth.set_src_addr(sha);
-        eth.set_ethertype(EthernetProtocol::Arp);
-        repr.emit(&mut ArpPacket::new_unchecked(&mut f[14..]));
-        f
-    }
 
     /// The client's TCP segment from port `port` to VIP:80 (a SYN, or with `ack` an ACK of a
     /// connection IPVS may know), sent to `to`.
@@ -883,25 +841,25 @@ mod tests {
                 }
                 30..55 if self.powered[i] => {
                     let frame = match arg % 7 {
-                        0 => arp(
-                            ArpOperation::Reply,
+                        0 => arp_frame(
                             mac,
+                            ArpOperation::Reply,
                             WEB_MAC,
                             ip(102),
                             mac,
                             ip(100 + i as u8),
                         ),
-                        1 => arp(
-                            ArpOperation::Reply,
+                        1 => arp_frame(
                             mac,
+                            ArpOperation::Reply,
                             EthernetAddress([2, 0, 0, 0, 0, 0x67]),
                             ip(103),
                             mac,
                             ip(100 + i as u8),
                         ),
-                        2 => arp(
-                            ArpOperation::Request,
+                        2 => arp_frame(
                             EthernetAddress::BROADCAST,
+                            ArpOperation::Request,
                             CLIENT_MAC,
                             ip(50),
                             EthernetAddress([0; 6]),

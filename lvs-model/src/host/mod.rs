@@ -19,7 +19,7 @@ mod neighbour;
 mod slots;
 mod stack;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use neighbour::{NeighParams, NeighbourState, NeighbourView};
 pub use smoltcp::iface::SocketHandle;

@@ -38,8 +38,9 @@ fn client() -> LinuxStack {
     LinuxStack::new(StackConfig::single(1, CLIENT_MAC, cidr24(50)))
 }
 
+/// An ARP frame (operation `op`) from `sha`/`sip` about `tha`/`tip`, sent to `eth_dst`.
 #[allow(clippy::too_many_arguments)]
-fn arp_frame(
+pub(crate) fn arp_frame(
     eth_dst: EthernetAddress,
     op: ArpOperation,
     sha: EthernetAddress,
@@ -61,6 +62,18 @@ fn arp_frame(
     eth.set_ethertype(EthernetProtocol::Arp);
     repr.emit(&mut ArpPacket::new_unchecked(&mut f[14..]));
     f
+}
+
+/// web-102's ARP reply to the director's who-has.
+pub(crate) fn web_arp_reply_to_director() -> Vec<u8> {
+    arp_frame(
+        DIRECTOR_MAC,
+        ArpOperation::Reply,
+        WEB_MAC,
+        ip(102),
+        DIRECTOR_MAC,
+        ip(100),
+    )
 }
 
 fn who_has(sha: EthernetAddress, sip: Ipv4Addr, tip: Ipv4Addr) -> Vec<u8> {
@@ -484,18 +497,7 @@ fn director_sends_a_dr_packet_to_the_real_servers_mac_and_garps() {
         arp_fields(r),
         (ArpOperation::Request, DIRECTOR_MAC, ip(100), ip(102))
     );
-    d.handle_frame(
-        T0,
-        ETH0,
-        &arp_frame(
-            DIRECTOR_MAC,
-            ArpOperation::Reply,
-            WEB_MAC,
-            ip(102),
-            DIRECTOR_MAC,
-            ip(100),
-        ),
-    );
+    d.handle_frame(T0, ETH0, &web_arp_reply_to_director());
     let out = drain(&mut d);
     assert_eq!(&out[0].frame[0..6], WEB_MAC.as_bytes());
     assert_eq!(&out[0].frame[14..], &pkt[..]);
