@@ -873,7 +873,7 @@ impl LinuxStack {
 
     /// Whether the stack verifies TCP checksums itself, smoltcp's check being off: smoltcp's
     /// check sums the pseudo-header, then the segment, by a general 16-bit routine; the
-    /// stack's sums both in one pass, a 32-bit word at a time.
+    /// stack's sums both in one pass, eight bytes at a time ([`tcp_checksum_valid`]).
     #[inline(always)]
     fn checks_tcp(&self) -> bool {
         !self.device.smoltcp_checks_tcp
